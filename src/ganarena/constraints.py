@@ -1,0 +1,115 @@
+"""Critic constraints: weight clipping, gradient penalty, spectral norm.
+
+A constraint may act at three moments, each optional (see DESIGN.md):
+
+    constraint.apply(critic)                      # once, when the critic is built
+    constraint.penalty(critic, x_real, x_fake)    # a scalar added to the critic loss, or None
+    constraint.after_critic_step(critic)          # after every critic optimizer step
+
+Constraints compose (`constraint=[gp,sn]`) and never look at the loss. A constraint may also
+state which critic normalisation suits it (`preferred_critic_norm`); `model.critic.norm=auto`
+follows that preference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+_BATCH_NORMS = (nn.modules.batchnorm._BatchNorm,)
+
+
+class Constraint:
+    """No-op base: subclasses override only the moments they act at."""
+
+    preferred_critic_norm: str | None = None
+
+    def apply(self, critic: nn.Module) -> None:
+        pass
+
+    def penalty(self, critic: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor | None:
+        return None
+
+    def after_critic_step(self, critic: nn.Module) -> None:
+        pass
+
+
+class WeightClip(Constraint):
+    """WGAN weight clipping: every critic parameter is clamped to [-clip, clip] after each step."""
+
+    def __init__(self, clip: float = 0.01):
+        if clip <= 0:
+            raise ValueError(f"weight clipping bound must be positive, got {clip}")
+        self.clip = clip
+
+    @torch.no_grad()
+    def after_critic_step(self, critic):
+        for param in critic.parameters():
+            param.clamp_(-self.clip, self.clip)
+
+
+class GradientPenalty(Constraint):
+    """WGAN-GP: weight * mean((||grad_x D(x_hat)||_2 - target)^2) on per-sample interpolates.
+
+    x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U[0, 1] per sample, broadcast over
+    every non-batch dimension, so images of any channel count and 2-D points work alike.
+    """
+
+    # The penalty is defined per sample; batch norm couples the samples of a batch.
+    preferred_critic_norm = "layer"
+
+    def __init__(self, weight: float = 10.0, target: float = 1.0):
+        if weight <= 0:
+            raise ValueError(f"gradient penalty weight must be positive, got {weight}")
+        self.weight = weight
+        self.target = target
+
+    def apply(self, critic):
+        batch_norms = [name for name, m in critic.named_modules() if isinstance(m, _BATCH_NORMS)]
+        if batch_norms:
+            raise ValueError(
+                "A gradient penalty needs per-sample critic scores, but the critic uses batch norm"
+                f" ({', '.join(batch_norms[:3])}). Use model.critic.norm=layer (as in the WGAN-GP"
+                " paper), model.critic.norm=none, or model.critic.norm=auto to let the constraint"
+                " choose."
+            )
+
+    def penalty(self, critic, x_real, x_fake):
+        eps_shape = (x_real.shape[0],) + (1,) * (x_real.dim() - 1)
+        eps = torch.rand(eps_shape, device=x_real.device, dtype=x_real.dtype)
+        x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
+        scores = critic(x_hat)
+        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+        grad_norm = grad.flatten(1).norm(2, dim=1)
+        return self.weight * (grad_norm - self.target).pow(2).mean()
+
+
+class SpectralNorm(Constraint):
+    """Spectral normalisation (Miyato et al. 2018) of every conv and linear weight of the critic.
+
+    Uses torch's parametrization, one power iteration per forward in training mode.
+    """
+
+    preferred_critic_norm = "none"
+    _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
+
+    def __init__(self, n_power_iterations: int = 1):
+        if n_power_iterations < 1:
+            raise ValueError(f"n_power_iterations must be at least 1, got {n_power_iterations}")
+        self.n_power_iterations = n_power_iterations
+
+    def apply(self, critic):
+        layers = [m for m in critic.modules() if isinstance(m, self._LAYERS)]
+        if not layers:
+            raise ValueError("spectral norm found no conv or linear layer in the critic")
+        for layer in layers:
+            spectral_norm(layer, n_power_iterations=self.n_power_iterations)
+
+
+def preferred_critic_norm(constraints: list[Constraint]) -> str | None:
+    """The normalisation the constraints ask for: None if none cares, "none" if they disagree."""
+    preferences = {c.preferred_critic_norm for c in constraints} - {None}
+    if not preferences:
+        return None
+    return preferences.pop() if len(preferences) == 1 else "none"

@@ -1,0 +1,63 @@
+"""Turn a composed Hydra config into the objects of one run: DataModule, GANModule, Trainer.
+
+    datamodule, module, trainer = build_run(cfg)
+    trainer.fit(module, datamodule=datamodule)
+
+Order matters in one place: the constraints are built before the critic, because
+`model.critic.norm=auto` follows their preference (layer norm under a gradient penalty, none
+under spectral norm, the architecture's default otherwise).
+"""
+
+from __future__ import annotations
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import CSVLogger, Logger
+from omegaconf import DictConfig, OmegaConf
+
+from ganarena.constraints import Constraint, preferred_critic_norm
+from ganarena.data.in_memory import InMemoryDataModule
+from ganarena.module import GANModule
+
+
+def build_constraints(cfg: DictConfig) -> list[Constraint]:
+    return [instantiate(c) for c in (cfg.constraint or {}).values()]
+
+
+def build_critic(critic_cfg: DictConfig, data_shape: tuple[int, ...], constraints: list[Constraint]):
+    overrides = {"data_shape": data_shape}
+    if critic_cfg.get("norm") == "auto":
+        preference = preferred_critic_norm(constraints)
+        critic_cfg = OmegaConf.masked_copy(critic_cfg, [k for k in critic_cfg if k != "norm"])
+        if preference is not None:
+            overrides["norm"] = preference
+    return instantiate(critic_cfg, **overrides)
+
+
+def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
+    constraints = build_constraints(cfg)
+    return GANModule(
+        generator=instantiate(cfg.model.generator, data_shape=data_shape),
+        critic=build_critic(cfg.model.critic, data_shape, constraints),
+        loss=instantiate(cfg.loss),
+        constraints=constraints,
+        generator_optimizer=instantiate(cfg.optim.generator),
+        critic_optimizer=instantiate(cfg.optim.critic),
+        n_critic=cfg.n_critic,
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+
+
+def build_loggers(cfg: DictConfig) -> list[Logger]:
+    """The chosen loggers, plus a CSV of every metric in the run directory, always."""
+    loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
+    loggers.append(CSVLogger(save_dir=cfg.paths.output_dir, name="", version=""))
+    return loggers
+
+
+def build_run(cfg: DictConfig) -> tuple[InMemoryDataModule, GANModule, L.Trainer]:
+    datamodule = instantiate(cfg.data)
+    module = build_module(cfg, datamodule.shape)
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
+    trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks)
+    return datamodule, module, trainer

@@ -1,0 +1,153 @@
+"""GANModule: the adversarial game as a LightningModule with manual optimization.
+
+One training step is one generator iteration. The DataModule hands over `n_critic` real batches
+stacked into one; the step makes one critic update on each (fresh noise, fresh real batch each
+time), then one generator update:
+
+    for real in batch.chunk(n_critic):
+        critic: minimise loss.critic_loss(D(real), D(G(z)), real, G(z)) + constraint penalties
+        constraints.after_critic_step(critic)
+    generator: minimise loss.generator_loss(D(real), D(G(z)))
+
+Critic steps bypass Lightning's optimizer-step counter (they run through the same strategy and
+precision path as `LightningOptimizer.step`), so `trainer.global_step`, `trainer.max_steps`,
+`log_every_n_steps` and checkpoint schedules all count generator iterations.
+`self.iteration` is the module's own count of generator iterations, saved in checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from ganarena.constraints import Constraint
+from ganarena.losses import AdversarialLoss
+from ganarena.strategy import check_strategy
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+class GANModule(L.LightningModule):
+    def __init__(
+        self,
+        generator: nn.Module,
+        critic: nn.Module,
+        loss: AdversarialLoss,
+        constraints: Iterable[Constraint] = (),
+        generator_optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
+        critic_optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
+        n_critic: int = 1,
+        config: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+        if not hasattr(generator, "latent_dim"):
+            raise TypeError(f"{type(generator).__name__} must expose `latent_dim` (the noise size)")
+        self.automatic_optimization = False
+        self.generator = generator
+        self.critic = critic
+        self.loss = loss
+        self.constraints = list(constraints)
+        for constraint in self.constraints:
+            constraint.apply(self.critic)
+        self.generator_optimizer = generator_optimizer
+        self.critic_optimizer = critic_optimizer
+        self.n_critic = n_critic
+        self.config = config
+        self.iteration = 0
+        # Networks as the training step calls them; a distributed strategy swaps in DDP wrappers.
+        # Kept in a plain dict so the wrappers never enter the state dict.
+        self.train_networks: dict[str, nn.Module] = {"generator": generator, "critic": critic}
+
+    @property
+    def latent_dim(self) -> int:
+        return self.generator.latent_dim
+
+    def sample_noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    def setup(self, stage: str) -> None:
+        check_strategy(self.trainer.strategy)
+        if self.trainer.world_size > 1:
+            # Lightning seeds every rank alike; each rank must draw its own noise. The networks
+            # stay identical: DDP copies rank 0's weights when it wraps them.
+            torch.manual_seed(torch.initial_seed() + self.global_rank)
+
+    def configure_optimizers(self):
+        return (
+            self.generator_optimizer(self.generator.parameters()),
+            self.critic_optimizer(self.critic.parameters()),
+        )
+
+    def training_step(self, batch: Tensor, batch_idx: int) -> None:
+        if batch.shape[0] % self.n_critic:
+            raise ValueError(f"a step batch of {batch.shape[0]} samples does not split into n_critic={self.n_critic}")
+        generator_opt, critic_opt = self.optimizers()
+        real_batches = batch.chunk(self.n_critic)
+        critic_logs = [self._critic_update(real, critic_opt) for real in real_batches]
+        generator_loss = self._generator_update(real_batches[-1], generator_opt)
+        self.iteration += 1
+
+        logs = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
+        logs["generator_loss"] = generator_loss
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, sync_dist=True)
+
+    def _critic_update(self, real: Tensor, optimizer) -> dict[str, Tensor]:
+        critic = self.train_networks["critic"]
+        with torch.no_grad():
+            fake = self.generator(self.sample_noise(real.shape[0]))
+        d_real, d_fake = critic(real), critic(fake)
+        loss = self.loss.critic_loss(d_real, d_fake, real, fake)
+        penalties = [p for c in self.constraints if (p := c.penalty(critic, real, fake)) is not None]
+        total = loss + sum(penalties) if penalties else loss
+
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=_no_closure, model=self)
+        for constraint in self.constraints:
+            constraint.after_critic_step(self.critic)
+
+        logs = {"critic_loss": loss.detach()}
+        if penalties:
+            logs["penalty"] = sum(penalties).detach()
+        logs.update({k: v.detach() for k, v in self.loss.critic_metrics(d_real, d_fake).items()})
+        return logs
+
+    def _generator_update(self, real: Tensor, optimizer) -> Tensor:
+        fake = self.train_networks["generator"](self.sample_noise(real.shape[0]))
+        # The critic is only a function here: no gradients for its weights, and the plain module
+        # rather than its DDP wrapper, so no gradient reduction is armed for it.
+        self.critic.requires_grad_(False)
+        try:
+            d_fake = self.critic(fake)
+            d_real = None
+            if self.loss.needs_real_scores:
+                with torch.no_grad():
+                    d_real = self.critic(real)
+            loss = self.loss.generator_loss(d_real, d_fake)
+        finally:
+            self.critic.requires_grad_(True)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["iteration"] = self.iteration
+        checkpoint["config"] = self.config
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.iteration = checkpoint["iteration"]
+
+
+def _no_closure() -> None:
+    """Manual optimization computes gradients before the step; the closure has nothing to do."""
