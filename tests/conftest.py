@@ -1,0 +1,55 @@
+"""Shared helpers: compose the real configs, build runs from them, run src/train.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+
+# A tiny, quiet CPU budget; tests add their own overrides after these.
+FAST = [
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+    "logger=csv",
+    "batch_size=16",
+]
+
+
+def compose_config(overrides: list[str], output_dir: Path | str = "unused") -> DictConfig:
+    """The config src/train.py would see, with the hydra-only keys filled in."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(
+            config_name="train",
+            overrides=[f"paths.output_dir={output_dir}", "run_name=test", *overrides],
+        )
+
+
+def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None):
+    """Run `python src/train.py ARGS` from `cwd` (so logs/ lands there) and return the result."""
+    full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", **(env or {})}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "src" / "train.py"), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"train.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _offline_wandb(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")

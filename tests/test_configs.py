@@ -1,0 +1,106 @@
+"""Every loss x constraint x model composes from the real configs and instantiates."""
+
+import pytest
+from hydra.errors import ConfigCompositionException, InstantiationException
+from omegaconf import OmegaConf
+from torch import nn
+
+from conftest import CONF, FAST, compose_config
+from ganarena.experiment import build_module
+
+LOSSES = sorted(p.stem for p in (CONF / "loss").glob("*.yaml"))
+CONSTRAINTS = sorted(p.stem for p in (CONF / "constraint").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+MODEL_DATA = [("mlp", "ring8"), ("mlp", "grid25"), ("mlp", "digits"), ("dcgan", "digits")]
+
+
+def test_the_groups_hold_what_the_readme_promises():
+    assert LOSSES == ["gan", "gan_qp", "hinge", "lsgan", "ns_gan", "wgan"]
+    assert CONSTRAINTS == ["clip", "gp", "none", "sn"]
+    assert EXPERIMENTS == ["dcgan", "gan_qp", "lsgan", "sngan", "wgan", "wgan_gp"]
+
+
+def _data_shape(data: str):
+    return (2,) if data in ("ring8", "grid25") else (1, 32, 32)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
+@pytest.mark.parametrize(("model", "data"), MODEL_DATA)
+def test_every_combination_instantiates(loss, constraint, model, data):
+    cfg = compose_config([*FAST, f"loss={loss}", f"constraint={constraint}", f"model={model}", f"data={data}"])
+    module = build_module(cfg, _data_shape(data))
+    assert type(module.loss).__name__ == cfg.loss._target_.rsplit(".", 1)[1]
+    assert len(module.constraints) == (0 if constraint == "none" else 1)
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.critic.modules())
+    # norm=auto: batch norm only for the DCGAN critic without gp / sn.
+    assert has_batch_norm == (model == "dcgan" and constraint in ("none", "clip"))
+
+
+def test_constraints_combine_from_the_command_line():
+    cfg = compose_config([*FAST, "constraint=[gp,sn]", "loss=wgan"])
+    assert list(cfg.constraint) == ["gp", "sn"]
+    module = build_module(cfg, (1, 32, 32))
+    assert [type(c).__name__ for c in module.constraints] == ["GradientPenalty", "SpectralNorm"]
+    assert any("parametrizations" in name for name, _ in module.critic.named_modules())
+
+
+def test_gradient_penalty_on_explicit_batch_norm_is_refused():
+    cfg = compose_config([*FAST, "constraint=gp", "model.critic.norm=batch"])
+    with pytest.raises(ValueError, match="batch norm"):
+        build_module(cfg, (1, 32, 32))
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+@pytest.mark.parametrize("data", ["digits", "grid25"])
+def test_experiment_presets_compose_and_build(experiment, data):
+    cfg = compose_config([*FAST, f"experiment={experiment}", f"data={data}"])
+    module = build_module(cfg, _data_shape(data))
+    assert module.n_critic == cfg.n_critic
+
+
+def test_presets_carry_the_papers_hyper_parameters():
+    wgan = compose_config(["experiment=wgan"])
+    assert wgan.n_critic == 5 and wgan.constraint.clip.clip == 0.01
+    assert wgan.optim.critic._target_ == "torch.optim.RMSprop" and wgan.optim.critic.lr == 5e-5
+    gp = compose_config(["experiment=wgan_gp"])
+    assert gp.loss._target_.endswith("WassersteinLoss") and gp.constraint.gp.weight == 10.0
+    assert gp.optim.critic.lr == 1e-4 and list(gp.optim.critic.betas) == [0.5, 0.9] and gp.n_critic == 5
+    sngan = compose_config(["experiment=sngan"])
+    assert sngan.loss._target_.endswith("HingeLoss") and list(sngan.constraint) == ["sn"]
+    qp = compose_config(["experiment=gan_qp"])
+    assert qp.loss.weight == 10.0 and qp.n_critic == 2 and qp.optim.generator.lr == 2e-4
+    dcgan = compose_config(["experiment=dcgan"])
+    assert dcgan.loss._target_.endswith("NonSaturatingLoss") and dcgan.batch_size == 128
+
+
+def test_default_is_gan_qp_dcgan_on_digits():
+    cfg = compose_config([])
+    assert cfg.loss._target_.endswith("GANQPLoss")
+    assert cfg.model.critic._target_.endswith("DCGANCritic")
+    assert cfg.data._target_.endswith("DigitsDataModule")
+    assert list(cfg.logger) == ["wandb"]
+
+
+def test_toy_data_choose_the_mlp_unless_told_otherwise():
+    assert compose_config(["data=ring8"]).model.critic._target_.endswith("MLPCritic")
+    explicit = compose_config(["data=grid25", "model=dcgan"])
+    assert explicit.model.critic._target_.endswith("DCGANCritic")
+    with pytest.raises(InstantiationException, match="model=mlp"):
+        build_module(explicit, (2,))
+
+
+def test_unknown_choice_names_the_valid_ones():
+    with pytest.raises(ConfigCompositionException, match="gan_qp"):
+        compose_config(["loss=wgan_qp"])
+
+
+@pytest.mark.parametrize(
+    ("devices", "nodes", "strategy"),
+    [(1, 1, "auto"), ("1", 1, "auto"), (2, 1, "gan_ddp"), ("0,1", 1, "gan_ddp"), ([0, 1, 2], 1, "gan_ddp"),
+     (1, 2, "gan_ddp")],
+)
+def test_several_processes_select_the_gan_ddp_strategy(devices, nodes, strategy):
+    devices_arg = f"[{','.join(map(str, devices))}]" if isinstance(devices, list) else f"'{devices}'"
+    cfg = compose_config([f"trainer.devices={devices_arg}", f"trainer.num_nodes={nodes}"])
+    assert OmegaConf.to_container(cfg.trainer, resolve=True)["strategy"] == strategy

@@ -1,0 +1,129 @@
+"""Every objective against its closed form, plus the properties that tell them apart."""
+
+import math
+
+import pytest
+import torch
+
+from ganarena.losses import (
+    GANQPLoss,
+    HingeLoss,
+    LeastSquaresLoss,
+    MinimaxLoss,
+    NonSaturatingLoss,
+    WassersteinLoss,
+    pairwise_distance,
+)
+
+POINTS = [(0.0, 0.0), (1.5, -0.5), (-2.0, 3.0), (0.3, 0.7)]
+
+
+def softplus(t: float) -> float:
+    return math.log1p(math.exp(t))
+
+
+CLOSED_FORMS = {
+    MinimaxLoss: (lambda r, f: softplus(-r) + softplus(f), lambda r, f: -softplus(f)),
+    NonSaturatingLoss: (lambda r, f: softplus(-r) + softplus(f), lambda r, f: softplus(-f)),
+    WassersteinLoss: (lambda r, f: f - r, lambda r, f: -f),
+    LeastSquaresLoss: (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f**2, lambda r, f: 0.5 * (f - 1) ** 2),
+    HingeLoss: (lambda r, f: max(0.0, 1 - r) + max(0.0, 1 + f), lambda r, f: -f),
+}
+
+
+def scores(value: float, n: int = 4) -> torch.Tensor:
+    return torch.full((n,), value)
+
+
+@pytest.mark.parametrize("loss_cls", list(CLOSED_FORMS))
+@pytest.mark.parametrize(("r", "f"), POINTS)
+def test_closed_form_values(loss_cls, r, f):
+    critic_form, generator_form = CLOSED_FORMS[loss_cls]
+    loss = loss_cls()
+    x = torch.zeros(4, 2)
+    assert abs(loss.critic_loss(scores(r), scores(f), x, x).item() - critic_form(r, f)) < 1e-5
+    assert abs(loss.generator_loss(scores(r), scores(f)).item() - generator_form(r, f)) < 1e-5
+
+
+def test_losses_are_batch_means():
+    r, f = torch.tensor([0.0, 2.0]), torch.tensor([-1.0, 1.0])
+    expected = (softplus(-0.0) + softplus(-2.0)) / 2 + (softplus(-1.0) + softplus(1.0)) / 2
+    assert abs(NonSaturatingLoss().critic_loss(r, f, None, None).item() - expected) < 1e-6
+
+
+def test_minimax_generator_loss_saturates_where_non_saturating_does_not():
+    # At a confidently rejected sample (f << 0) the minimax gradient vanishes, the NS one does not.
+    f = torch.tensor([-8.0], requires_grad=True)
+    (grad_minimax,) = torch.autograd.grad(MinimaxLoss().generator_loss(None, f), f)
+    (grad_ns,) = torch.autograd.grad(NonSaturatingLoss().generator_loss(None, f), f)
+    assert abs(grad_minimax.item()) < 1e-3
+    assert abs(grad_ns.item() + 1.0) < 1e-3  # d/df softplus(-f) = -sigma(-f) ~ -1
+    # And the two are different functions with the same minimiser direction.
+    assert abs(MinimaxLoss().generator_loss(None, f).item() - NonSaturatingLoss().generator_loss(None, f).item()) > 1
+
+
+@pytest.mark.parametrize("loss", [MinimaxLoss(), NonSaturatingLoss(), WassersteinLoss(), HingeLoss(), GANQPLoss()])
+def test_generator_loss_decreases_as_fake_score_rises(loss):
+    f = torch.linspace(-3, 3, 13)
+    values = [loss.generator_loss(scores(0.5, 1), f[i : i + 1]).item() for i in range(len(f))]
+    assert all(b < a for a, b in zip(values, values[1:]))
+
+
+def test_lsgan_generator_loss_decreases_towards_its_target():
+    f = torch.linspace(-3, 1, 9)
+    values = [LeastSquaresLoss().generator_loss(None, f[i : i + 1]).item() for i in range(len(f))]
+    assert all(b < a for a, b in zip(values, values[1:]))
+    assert values[-1] == 0.0
+
+
+def test_gan_qp_closed_form():
+    loss = GANQPLoss(weight=10.0, distance="l1")
+    x_real = torch.zeros(2, 1, 2, 2)
+    x_fake = torch.stack([torch.full((1, 2, 2), 0.5), torch.full((1, 2, 2), -2.0)])
+    r, f = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -1.0])
+    d = torch.tensor([0.5, 2.0])  # per-sample mean |x_r - x_f|
+    expected = (-(r - f) + (r - f) ** 2 / (2 * 10.0 * d)).mean()
+    assert abs(loss.critic_loss(r, f, x_real, x_fake).item() - expected.item()) < 1e-6
+    assert abs(loss.generator_loss(r, f).item() - (r - f).mean().item()) < 1e-6
+
+
+@pytest.mark.parametrize("distance", ["l1", "l2"])
+@pytest.mark.parametrize("weight", [1.0, 10.0])
+def test_gan_qp_critic_objective_peaks_at_lambda_times_distance(distance, weight):
+    x_real = torch.zeros(1, 3, 4, 4)
+    x_fake = torch.linspace(-1, 1, 48).view(1, 3, 4, 4)
+    d = pairwise_distance(x_real, x_fake, distance).item()
+    loss = GANQPLoss(weight=weight, distance=distance)
+    gaps = torch.linspace(0, 3 * weight * d, 3001)
+    objective = torch.tensor(
+        [-loss.critic_loss(g.view(1), torch.zeros(1), x_real, x_fake).item() for g in gaps]
+    )
+    best_gap = gaps[objective.argmax()].item()
+    assert abs(best_gap - weight * d) < 3 * weight * d / 3000 + 1e-6
+    assert abs(objective.max().item() - weight * d / 2) < 1e-4  # value at the peak: lambda d / 2
+
+
+def test_gan_qp_distance_is_per_sample():
+    x_real = torch.zeros(3, 2)
+    x_fake = torch.tensor([[1.0, 1.0], [0.0, 2.0], [3.0, -3.0]])
+    assert torch.allclose(pairwise_distance(x_real, x_fake, "l1"), torch.tensor([1.0, 1.0, 3.0]))
+    assert torch.allclose(pairwise_distance(x_real, x_fake, "l2"), torch.tensor([1.0, math.sqrt(2.0), 3.0]))
+    # Swapping which fake pairs with which real changes the loss: the pairing is by position.
+    loss = GANQPLoss(weight=1.0)
+    r, f = torch.tensor([2.0, 2.0, 2.0]), torch.zeros(3)
+    x_real2 = torch.stack([torch.zeros(2), torch.zeros(2), torch.full((2,), 3.0)])
+    a = loss.critic_loss(r, f, x_real2, x_fake).item()
+    b = loss.critic_loss(r, f, x_real2.flip(0), x_fake).item()
+    assert abs(a - b) > 1e-3
+
+
+def test_gan_qp_rejects_bad_settings():
+    with pytest.raises(ValueError, match="l1.*l2"):
+        GANQPLoss(distance="linf")
+    with pytest.raises(ValueError, match="positive"):
+        GANQPLoss(weight=0)
+
+
+def test_wgan_reports_its_distance_estimate():
+    metrics = WassersteinLoss().critic_metrics(torch.tensor([2.0, 4.0]), torch.tensor([1.0, 1.0]))
+    assert abs(metrics["wasserstein_estimate"].item() - 2.0) < 1e-6
