@@ -97,8 +97,14 @@ def test_unknown_choice_names_the_valid_ones():
 
 @pytest.mark.parametrize(
     ("devices", "nodes", "strategy"),
-    [(1, 1, "auto"), ("1", 1, "auto"), (2, 1, "gan_ddp"), ("0,1", 1, "gan_ddp"), ([0, 1, 2], 1, "gan_ddp"),
-     (1, 2, "gan_ddp")],
+    [
+        (1, 1, "auto"),
+        ("1", 1, "auto"),
+        (2, 1, "gan_ddp"),
+        ("0,1", 1, "gan_ddp"),
+        ([0, 1, 2], 1, "gan_ddp"),
+        (1, 2, "gan_ddp"),
+    ],
 )
 def test_several_processes_select_the_gan_ddp_strategy(devices, nodes, strategy):
     devices_arg = f"[{','.join(map(str, devices))}]" if isinstance(devices, list) else f"'{devices}'"

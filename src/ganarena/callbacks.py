@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -23,7 +24,12 @@ class SampleGrid(L.Callback):
     """
 
     def __init__(
-        self, output_dir: str, every_n_iterations: int = 100, num_images: int = 64, num_points: int = 2500, seed: int = 0
+        self,
+        output_dir: str,
+        every_n_iterations: int = 100,
+        num_images: int = 64,
+        num_points: int = 2500,
+        seed: int = 0,
     ):
         if every_n_iterations < 1:
             raise ValueError(f"every_n_iterations must be >= 1, got {every_n_iterations}")
@@ -72,6 +78,13 @@ class IterationCheckpoint(ModelCheckpoint):
     With the GANModule, `global_step` (and so `every_n_train_steps` and `{step}` in file names)
     counts generator iterations.
     """
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        # Lightning warns that manual optimization saves the state after the optimizer step.
+        # That is the state we want: a checkpoint at iteration k holds k finished iterations.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def on_train_end(self, trainer, pl_module):
         if self.save_last and trainer.global_step != self._last_global_step_saved:

@@ -49,9 +49,9 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
 
 
 def build_loggers(cfg: DictConfig) -> list[Logger]:
-    """The chosen loggers, plus a CSV of every metric in the run directory, always."""
+    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always."""
     loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
-    loggers.append(CSVLogger(save_dir=cfg.paths.output_dir, name="", version=""))
+    loggers.append(CSVLogger(save_dir=cfg.paths.output_dir, name="csv", version=""))
     return loggers
 
 

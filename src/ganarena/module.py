@@ -30,6 +30,7 @@ from ganarena.losses import AdversarialLoss
 from ganarena.strategy import check_strategy
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+DEFAULT_OPTIMIZER: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
 
 
 class GANModule(L.LightningModule):
@@ -39,8 +40,8 @@ class GANModule(L.LightningModule):
         critic: nn.Module,
         loss: AdversarialLoss,
         constraints: Iterable[Constraint] = (),
-        generator_optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
-        critic_optimizer: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
+        generator_optimizer: OptimizerFactory = DEFAULT_OPTIMIZER,
+        critic_optimizer: OptimizerFactory = DEFAULT_OPTIMIZER,
         n_critic: int = 1,
         config: dict[str, Any] | None = None,
     ):

@@ -12,12 +12,20 @@ one device or node is requested.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+# torch 2.14 renamed the switch; the old name still works but warns.
+_NO_FORWARD_BUFFER_SYNC = (
+    "forward_sync_buffers"
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
+    else "broadcast_buffers"
+)
 
 
 class GANDDPStrategy(DDPStrategy):
@@ -31,7 +39,7 @@ class GANDDPStrategy(DDPStrategy):
         # The critic runs several forwards (real, fake, interpolates) before one backward; DDP's
         # default buffer broadcast would overwrite batch-norm statistics in place between them
         # and break autograd. Running statistics stay per rank instead (rank 0's are saved).
-        kwargs = {"broadcast_buffers": False, **self._ddp_kwargs}
+        kwargs = {_NO_FORWARD_BUFFER_SYNC: False, **self._ddp_kwargs}
         for name, network in list(networks.items()):
             networks[name] = DistributedDataParallel(network, device_ids=device_ids, **kwargs)
         return model
@@ -71,12 +79,15 @@ def choose_strategy(devices, num_nodes) -> str:
 
 def check_strategy(strategy) -> None:
     """Refuse Lightning's whole-module DDP, which cannot run a critic update, with a way out."""
-    if isinstance(strategy, DDPStrategy) and not isinstance(strategy, GANDDPStrategy):
-        if not strategy._ddp_kwargs.get("find_unused_parameters", False):
-            raise ValueError(
-                f"trainer.strategy={strategy.strategy_name} wraps generator and critic in one DDP"
-                " instance, which fails on the first critic update (the generator's parameters get"
-                " no gradient). Use trainer.strategy=gan_ddp (the default for several devices), or"
-                " trainer.strategy=ddp_find_unused_parameters_true at the cost of a graph traversal"
-                " per backward."
-            )
+    if (
+        isinstance(strategy, DDPStrategy)
+        and not isinstance(strategy, GANDDPStrategy)
+        and not strategy._ddp_kwargs.get("find_unused_parameters", False)
+    ):
+        raise ValueError(
+            f"trainer.strategy={strategy.strategy_name} wraps generator and critic in one DDP"
+            " instance, which fails on the first critic update (the generator's parameters get"
+            " no gradient). Use trainer.strategy=gan_ddp (the default for several devices), or"
+            " trainer.strategy=ddp_find_unused_parameters_true at the cost of a graph traversal"
+            " per backward."
+        )

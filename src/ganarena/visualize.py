@@ -18,8 +18,13 @@ FAKE_COLOUR = (214, 39, 40)
 
 def image_grid(images: Tensor) -> Image.Image:
     """A square-ish grid of images in [-1, 1] (N, C, H, W)."""
-    grid = make_grid(images.detach().float().cpu(), nrow=math.ceil(math.sqrt(len(images))), normalize=True,
-                     value_range=(-1, 1), pad_value=1.0)
+    grid = make_grid(
+        images.detach().float().cpu(),
+        nrow=math.ceil(math.sqrt(len(images))),
+        normalize=True,
+        value_range=(-1, 1),
+        pad_value=1.0,
+    )
     array = grid.mul(255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
     return Image.fromarray(array)
 

@@ -8,6 +8,7 @@ convolution to one score per sample. Channel widths double at every halving of r
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from torch import Tensor, nn
@@ -57,7 +58,7 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in itertools.pairwise(widths):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -76,7 +77,7 @@ class DCGANCritic(nn.Module):
         widths = [width * 2**i for i in range(steps)]  # e.g. 64, 128, 256 at 32x32
         # A bias before a normalisation is redundant; without normalisation it is needed.
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in itertools.pairwise(widths):
             layers += [
                 nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
                 feature_norm(norm, c_out, spatial=True),

@@ -59,5 +59,3 @@ class MLPCritic(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)
-
-

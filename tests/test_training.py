@@ -1,0 +1,157 @@
+"""Real training runs on CPU: every loss x constraint on toy data, the DCGAN on digits, and the
+bookkeeping that makes runs comparable (iteration counting, logs, samples, checkpoints)."""
+
+import copy
+import csv
+import math
+
+import lightning as L
+import pytest
+import torch
+
+from conftest import FAST, compose_config
+from ganarena.experiment import build_run
+from ganarena.losses import NonSaturatingLoss
+
+TINY_MLP = ["model.generator.hidden=32", "model.critic.hidden=32", "model.generator.depth=2", "model.critic.depth=2"]
+TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
+
+
+def fit(overrides: list[str], tmp_path, steps: int = 3):
+    cfg = compose_config([*FAST, f"trainer.max_steps={steps}", "trainer.log_every_n_steps=1", *overrides], tmp_path)
+    L.seed_everything(cfg.seed)
+    datamodule, module, trainer = build_run(cfg)
+    before = copy.deepcopy(module.state_dict())
+    trainer.fit(module, datamodule=datamodule)
+    return module, trainer, before
+
+
+def logged_rows(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def changed(before: dict, module, prefix: str) -> bool:
+    after = module.state_dict()
+    keys = [k for k in before if k.startswith(prefix) and before[k].is_floating_point()]
+    return bool(keys) and any(not torch.equal(before[k], after[k]) for k in keys)
+
+
+@pytest.mark.parametrize("loss", ["gan", "ns_gan", "wgan", "lsgan", "hinge", "gan_qp"])
+@pytest.mark.parametrize("constraint", ["none", "clip", "gp", "sn"])
+def test_every_loss_and_constraint_trains_on_toy_data(loss, constraint, tmp_path):
+    module, trainer, before = fit([f"loss={loss}", f"constraint={constraint}", "data=ring8", *TINY_MLP], tmp_path)
+    assert module.iteration == 3 and trainer.global_step == 3
+    rows = logged_rows(tmp_path)
+    assert [int(r["step"]) for r in rows] == [0, 1, 2]
+    for row in rows:
+        for key in ("train/critic_loss", "train/generator_loss"):
+            assert math.isfinite(float(row[key])), (key, row)
+        assert ("train/penalty" in row) == (constraint == "gp")
+        assert ("train/wasserstein_estimate" in row) == (loss == "wgan")
+    assert changed(before, module, "generator.") and changed(before, module, "critic.")
+    if constraint == "clip":
+        assert all(p.abs().max() <= 0.01 for p in module.critic.parameters())
+    assert (tmp_path / "samples" / "iter_000003.png").exists()
+
+
+@pytest.mark.parametrize("constraint", ["none", "gp", "sn", "[gp,sn]"])
+def test_dcgan_trains_on_digits(constraint, tmp_path):
+    module, _trainer, before = fit([f"constraint={constraint}", "data=digits", *TINY_DCGAN], tmp_path)
+    rows = logged_rows(tmp_path)
+    assert len(rows) == 3 and all(math.isfinite(float(r["train/generator_loss"])) for r in rows)
+    assert changed(before, module, "generator.") and changed(before, module, "critic.")
+
+
+class RecordingLoss(NonSaturatingLoss):
+    """Non-saturating loss that remembers which real batches each side saw."""
+
+    def __init__(self):
+        self.critic_batches, self.generator_calls = [], 0
+
+    def critic_loss(self, d_real, d_fake, x_real, x_fake):
+        self.critic_batches.append(x_real.detach().clone())
+        return super().critic_loss(d_real, d_fake, x_real, x_fake)
+
+    def generator_loss(self, d_real, d_fake):
+        self.generator_calls += 1
+        return super().generator_loss(d_real, d_fake)
+
+
+def test_an_iteration_is_n_critic_updates_on_fresh_batches_then_one_generator_update(tmp_path):
+    cfg = compose_config([*FAST, "data=grid25", "n_critic=3", "trainer.max_steps=4", *TINY_MLP], tmp_path)
+    L.seed_everything(0)
+    datamodule, module, trainer = build_run(cfg)
+    module.loss = RecordingLoss()
+    trainer.fit(module, datamodule=datamodule)
+
+    assert module.loss.generator_calls == 4 and len(module.loss.critic_batches) == 12
+    assert trainer.global_step == 4 == module.iteration  # critic steps do not advance it
+    seen = torch.cat(module.loss.critic_batches)
+    assert seen.shape == (12 * 16, 2)
+    assert len(torch.unique(seen, dim=0)) == len(seen)  # every critic update had its own real batch
+    generator_opt, critic_opt = trainer.optimizers
+    assert all(s["step"].item() == 4 for s in generator_opt.state.values())
+    assert all(s["step"].item() == 12 for s in critic_opt.state.values())
+
+
+def test_optimizers_follow_their_own_config(tmp_path):
+    module, trainer, _ = fit(
+        ["data=ring8", *TINY_MLP, "optim.critic.lr=4e-4", "optim.generator.lr=1e-4", "optim.critic.betas=[0.0,0.9]"],
+        tmp_path,
+        steps=1,
+    )
+    generator_opt, critic_opt = trainer.optimizers
+    assert generator_opt.param_groups[0]["lr"] == 1e-4 and critic_opt.param_groups[0]["lr"] == 4e-4
+    assert tuple(critic_opt.param_groups[0]["betas"]) == (0.0, 0.9)
+    assert {id(p) for p in generator_opt.param_groups[0]["params"]} == {id(p) for p in module.generator.parameters()}
+
+
+def test_checkpoint_holds_everything_to_continue(tmp_path):
+    fit(["data=digits", *TINY_DCGAN, "callbacks.checkpoint.every_n_train_steps=2", "constraint=sn"], tmp_path, 5)
+    checkpoints = tmp_path / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["iter_000002.ckpt", "iter_000004.ckpt", "last.ckpt"]
+    ckpt = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["iteration"] == 5 and ckpt["global_step"] == 5
+    assert any(k.startswith("generator.") for k in ckpt["state_dict"])
+    assert any(k.startswith("critic.") for k in ckpt["state_dict"])
+    assert len(ckpt["optimizer_states"]) == 2
+    assert ckpt["config"]["loss"]["_target_"] == "ganarena.losses.GANQPLoss"
+    assert ckpt["config"]["paths"]["output_dir"] == str(tmp_path)  # resolved, not interpolations
+    middle = torch.load(checkpoints / "iter_000002.ckpt", map_location="cpu", weights_only=False)
+    assert middle["iteration"] == 2
+
+
+def test_sample_pictures_show_images_and_scatter_plots(tmp_path):
+    from PIL import Image
+
+    fit(["data=digits", *TINY_DCGAN, "callbacks.samples.every_n_iterations=2"], tmp_path / "img", 4)
+    pictures = sorted(p.name for p in (tmp_path / "img" / "samples").iterdir())
+    assert pictures == ["iter_000002.png", "iter_000004.png"]
+    grid = Image.open(tmp_path / "img" / "samples" / "iter_000004.png")
+    assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 digits of 32x32, 2-pixel padding
+
+    fit(["data=grid25", *TINY_MLP], tmp_path / "toy", 2)
+    scatter = Image.open(tmp_path / "toy" / "samples" / "iter_000002.png").convert("RGB")
+    colours = set(scatter.getdata())
+    assert (150, 150, 150) in colours and (214, 39, 40) in colours  # real and generated points
+
+
+def test_tensorboard_logger_writes_events_beside_the_csv(tmp_path):
+    fit(["data=ring8", *TINY_MLP, "logger=tensorboard"], tmp_path, 2)
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(logged_rows(tmp_path)) == 2
+
+
+def test_wandb_without_credentials_goes_offline(tmp_path, monkeypatch):
+    import wandb
+
+    monkeypatch.delenv("WANDB_MODE")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
+    fit(["data=ring8", *TINY_MLP, "logger=wandb"], tmp_path, 2)
+    wandb.finish()
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    assert len(logged_rows(tmp_path)) == 2
