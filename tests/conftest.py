@@ -34,8 +34,12 @@ def compose_config(overrides: list[str], output_dir: Path | str = "unused") -> D
 
 
 def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None):
-    """Run `python src/train.py ARGS` from `cwd` (so logs/ lands there) and return the result."""
+    """Run `python src/train.py ARGS` from `cwd` (so logs/ lands there) and return the result.
+
+    `env` adds variables; a value of None removes one.
+    """
     full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     result = subprocess.run(
         [sys.executable, str(REPO / "src" / "train.py"), *args],
         cwd=cwd,

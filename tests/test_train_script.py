@@ -20,7 +20,12 @@ def test_default_run_logs_to_wandb_offline_and_writes_samples(tmp_path):
     run_train_script(
         ["trainer.max_steps=3", "trainer.log_every_n_steps=1", f"hydra.run.dir={run_dir}", *QUIET, *TINY_DCGAN],
         cwd=tmp_path,
-        env={"WANDB_MODE": "", "HOME": str(tmp_path), "WANDB_CONFIG_DIR": str(tmp_path / ".wandb")},
+        env={
+            "WANDB_MODE": None,
+            "WANDB_API_KEY": None,
+            "HOME": str(tmp_path),
+            "WANDB_CONFIG_DIR": str(tmp_path / ".wandb"),
+        },
     )
     assert list((run_dir / "wandb").glob("offline-run-*/*.wandb"))
     assert (run_dir / "samples" / "iter_000003.png").exists()
@@ -75,7 +80,6 @@ def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path):
             "constraint=none,gp",
             "data=ring8",
             "trainer.max_steps=2",
-            "logger=csv",
             "model.generator.hidden=16",
             "model.critic.hidden=16",
             f"hydra.sweep.dir={sweep_dir}",
@@ -90,6 +94,7 @@ def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path):
         ckpt = torch.load(job / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
         seen.add((ckpt["config"]["loss"]["_target_"].rsplit(".", 1)[1], tuple(ckpt["config"]["constraint"])))
         assert ckpt["iteration"] == 2
+        assert len(list((job / "wandb").glob("offline-run-*"))) == 1  # a W&B run per job
     assert seen == {
         ("MinimaxLoss", ()),
         ("MinimaxLoss", ("gp",)),

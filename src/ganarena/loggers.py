@@ -21,6 +21,16 @@ def wandb_credentials_present() -> bool:
         return False
 
 
+class ClosingWandbLogger(WandbLogger):
+    """Finishes its W&B run when training ends, so each job of a multirun gets its own run."""
+
+    def finalize(self, status: str) -> None:
+        super().finalize(status)
+        if self._experiment is not None:
+            self._experiment.finish(exit_code=0 if status == "success" else 1)
+            self._experiment = None
+
+
 def wandb_logger(save_dir: str, mode: str = "auto", **kwargs) -> WandbLogger:
     """A WandbLogger whose `mode` "auto" means: $WANDB_MODE if set, else online with credentials."""
     if mode == "auto":
@@ -31,4 +41,4 @@ def wandb_logger(save_dir: str, mode: str = "auto", **kwargs) -> WandbLogger:
             f" upload later with `wandb sync {save_dir}/wandb/offline-run-*`"
         )
     os.makedirs(save_dir, exist_ok=True)
-    return WandbLogger(save_dir=save_dir, mode=mode, **kwargs)
+    return ClosingWandbLogger(save_dir=save_dir, mode=mode, **kwargs)
