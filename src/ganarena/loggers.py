@@ -41,4 +41,6 @@ def wandb_logger(save_dir: str, mode: str = "auto", **kwargs) -> WandbLogger:
             f" upload later with `wandb sync {save_dir}/wandb/offline-run-*`"
         )
     os.makedirs(save_dir, exist_ok=True)
+    # A run without overrides has an empty override string; W&B then names the run itself.
+    kwargs["name"] = kwargs.get("name") or None
     return ClosingWandbLogger(save_dir=save_dir, mode=mode, **kwargs)
