@@ -71,6 +71,18 @@ def test_card_command_runs_as_ddp_on_two_cpu_processes(tmp_path):
     assert not any(".module." in k for k in ckpt["state_dict"])  # plain modules, no DDP prefixes
 
 
+def test_gradient_penalty_runs_under_ddp(tmp_path):
+    # The penalty's double backward goes through the critic's DDP wrapper.
+    run_dir = tmp_path / "run"
+    args = ["loss=wgan", "constraint=[gp,sn]", "trainer.devices=2", "trainer.accelerator=cpu", "trainer.max_steps=2"]
+    run_train_script(
+        [*args, "trainer.log_every_n_steps=1", "logger=csv", f"hydra.run.dir={run_dir}", *QUIET, *TINY_DCGAN],
+        cwd=tmp_path,
+    )
+    rows = read_metrics(run_dir)
+    assert len(rows) == 2 and all(float(r["train/penalty"]) > 0 for r in rows)
+
+
 def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path):
     sweep_dir = tmp_path / "sweep"
     run_train_script(
