@@ -14,11 +14,11 @@ from omegaconf import DictConfig
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 
+QUIET = ["trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
 # A tiny, quiet CPU budget; tests add their own overrides after these.
 FAST = [
     "trainer.accelerator=cpu",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
+    *QUIET,
     "logger=csv",
     "batch_size=16",
 ]

@@ -4,9 +4,8 @@ import csv
 
 import torch
 
-from conftest import run_train_script
+from conftest import QUIET, run_train_script
 
-QUIET = ["trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "batch_size=8"]
 
 

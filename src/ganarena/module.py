@@ -109,7 +109,8 @@ class GANModule(L.LightningModule):
         d_real, d_fake = critic(real), critic(fake)
         loss = self.loss.critic_loss(d_real, d_fake, real, fake)
         penalties = [p for c in self.constraints if (p := c.penalty(critic, real, fake)) is not None]
-        total = loss + sum(penalties) if penalties else loss
+        penalty = sum(penalties) if penalties else None
+        total = loss if penalty is None else loss + penalty
 
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(total)
@@ -118,8 +119,8 @@ class GANModule(L.LightningModule):
             constraint.after_critic_step(self.critic)
 
         logs = {"critic_loss": loss.detach()}
-        if penalties:
-            logs["penalty"] = sum(penalties).detach()
+        if penalty is not None:
+            logs["penalty"] = penalty.detach()
         logs.update({k: v.detach() for k, v in self.loss.critic_metrics(d_real, d_fake).items()})
         return logs
 
