@@ -55,3 +55,20 @@ def test_digits_are_scaled_and_resized():
     # Corners are background (0 in the 8x8 originals) in most digits.
     assert (images[:, 0, 0, 0] == -1).float().mean() > 0.95
     assert DigitsDataModule(batch_size=32, resolution=64, channels=3).samples.shape == (1797, 3, 64, 64)
+
+
+def test_toy_labels_name_the_mode_each_point_was_drawn_from():
+    dm = ToyDataModule("ring8", batch_size=8, num_samples=5000, seed=1)
+    nearest = torch.cdist(dm.samples, ring8_modes()).argmin(dim=1)
+    assert torch.equal(dm.labels, nearest)
+    assert dm.reference_id == "ring8-n5000-seed1"
+
+
+def test_digits_labels_and_reference_set():
+    dm = DigitsDataModule(batch_size=32, resolution=32)
+    assert dm.labels.shape == (1797,)
+    assert set(dm.labels.tolist()) == set(range(10))
+    batches = list(dm.reference_dataloader(batch_size=500))
+    assert [len(b) for b in batches] == [500, 500, 500, 297]
+    assert torch.equal(torch.cat(batches), dm.samples)  # fixed order: the whole set once
+    assert dm.reference_id != DigitsDataModule(batch_size=32, resolution=64).reference_id

@@ -33,6 +33,13 @@ class DigitsDataModule(InMemoryDataModule):
     def shape(self) -> tuple[int, ...]:
         return (self.channels, self.resolution, self.resolution)
 
+    @property
+    def reference_id(self) -> str:
+        return f"digits-all-{self.channels}x{self.resolution}x{self.resolution}"
+
+    def build_labels(self) -> Tensor:
+        return torch.from_numpy(load_digits().target).long()
+
     def build_samples(self) -> Tensor:
         images = torch.from_numpy(load_digits().images).float().unsqueeze(1) / 16.0 * 2 - 1
         images = F.interpolate(images, size=self.resolution, mode="bilinear", align_corners=False)

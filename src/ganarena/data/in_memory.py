@@ -1,4 +1,15 @@
-"""Base DataModule for data sets that fit in memory as one tensor."""
+"""Base DataModule for data sets that fit in memory as one tensor.
+
+Every DataModule in ganarena offers what metrics and plots rely on, beside Lightning's hooks:
+
+- `shape`: one sample's shape, known before any data are read;
+- `real_samples(n, seed)`: a fixed random subset of the training data (plots, toy metrics);
+- `reference_dataloader(batch_size)`: the images FID statistics are computed from, in a fixed
+  order, from the data set's reference split (training data unless the data set says otherwise);
+- `reference_id`: a file-name-safe string naming that reference set (data set, split,
+  preprocessing, shape), so cached statistics are reused only for the same images;
+- `labels`: class or mode labels aligned with the training samples, or None.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +47,7 @@ class InMemoryDataModule(L.LightningDataModule):
         self.batches_per_step = batches_per_step
         self.num_workers = num_workers
         self._samples: Tensor | None = None
+        self._labels: Tensor | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -45,6 +57,14 @@ class InMemoryDataModule(L.LightningDataModule):
     def build_samples(self) -> Tensor:
         raise NotImplementedError
 
+    def build_labels(self) -> Tensor | None:
+        """Labels aligned with `build_samples()`; None for unlabelled data."""
+        return None
+
+    @property
+    def reference_id(self) -> str:
+        return f"{type(self).__name__}-train-{'x'.join(map(str, self.shape))}"
+
     @property
     def samples(self) -> Tensor:
         if self._samples is None:
@@ -52,6 +72,14 @@ class InMemoryDataModule(L.LightningDataModule):
             if tuple(self._samples.shape[1:]) != self.shape:
                 raise RuntimeError(f"data have shape {tuple(self._samples.shape[1:])}, expected {self.shape}")
         return self._samples
+
+    @property
+    def labels(self) -> Tensor | None:
+        if self._labels is None:
+            self._labels = self.build_labels()
+            if self._labels is not None and len(self._labels) != len(self.samples):
+                raise RuntimeError(f"{len(self._labels)} labels for {len(self.samples)} samples")
+        return self._labels
 
     def setup(self, stage: str | None = None) -> None:
         step_batch = self.batch_size * self.batches_per_step
@@ -76,3 +104,7 @@ class InMemoryDataModule(L.LightningDataModule):
         generator = torch.Generator().manual_seed(seed)
         index = torch.randperm(len(self.samples), generator=generator)[:n]
         return self.samples[index]
+
+    def reference_dataloader(self, batch_size: int) -> DataLoader:
+        """The training samples in stored order: the reference set for FID statistics."""
+        return DataLoader(TensorSamples(self.samples), batch_size=batch_size, shuffle=False)

@@ -42,9 +42,10 @@ class GaussianMixture:
         self.name = name
         self.means = modes()
 
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """n points and the index of the mode each was drawn from."""
         which = torch.randint(len(self.means), (n,), generator=generator)
-        return self.means[which] + self.std * torch.randn(n, 2, generator=generator)
+        return self.means[which] + self.std * torch.randn(n, 2, generator=generator), which
 
 
 class ToyDataModule(InMemoryDataModule):
@@ -68,5 +69,15 @@ class ToyDataModule(InMemoryDataModule):
     def shape(self) -> tuple[int, ...]:
         return (2,)
 
-    def build_samples(self) -> Tensor:
+    @property
+    def reference_id(self) -> str:
+        return f"{self.mixture.name}-n{self.num_samples}-seed{self.seed}"
+
+    def _draw(self) -> tuple[Tensor, Tensor]:
         return self.mixture.sample(self.num_samples, torch.Generator().manual_seed(self.seed))
+
+    def build_samples(self) -> Tensor:
+        return self._draw()[0]
+
+    def build_labels(self) -> Tensor:
+        return self._draw()[1]
