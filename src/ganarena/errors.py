@@ -1,0 +1,21 @@
+"""Errors the user can fix: the entry points print their message alone, without a traceback.
+
+Raise a subclass of `ArenaError` when the cause is outside the code (a config value, a missing
+file, a data set that is not there) and the message can say what was wrong and how to fix it.
+"""
+
+
+class ArenaError(Exception):
+    """Base class: a problem with the user's input, explained in its message."""
+
+
+class ConfigError(ArenaError, ValueError):
+    """A config value or combination that cannot work."""
+
+
+class DataNotFoundError(ArenaError, FileNotFoundError):
+    """A data set's files are missing and could not be downloaded."""
+
+
+class CheckpointError(ArenaError):
+    """A checkpoint that is missing, unreadable or belongs to an incompatible run."""
