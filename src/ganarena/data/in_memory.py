@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ganarena.data.sampling import resumable_loader
+
 
 class TensorSamples(Dataset):
     """Indexable view of a tensor of samples (N, ...) that yields bare tensors, no labels."""
@@ -90,13 +92,11 @@ class InMemoryDataModule(L.LightningDataModule):
             )
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(
+        return resumable_loader(
             TensorSamples(self.samples),
-            batch_size=self.batch_size * self.batches_per_step,
-            shuffle=True,
-            drop_last=True,
+            self.batch_size * self.batches_per_step,
+            trainer=self.trainer,
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
         )
 
     def real_samples(self, n: int, seed: int = 0) -> Tensor:
