@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
+from ganarena.errors import ConfigError
 from ganarena.visualize import image_grid, scatter_plot
 
 
@@ -32,7 +33,7 @@ class SampleGrid(L.Callback):
         seed: int = 0,
     ):
         if every_n_iterations < 1:
-            raise ValueError(f"every_n_iterations must be >= 1, got {every_n_iterations}")
+            raise ConfigError(f"every_n_iterations must be >= 1, got {every_n_iterations}")
         self.output_dir = Path(output_dir)
         self.every_n_iterations = every_n_iterations
         self.num_images = num_images

@@ -17,6 +17,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ganarena.errors import ConfigError
+
 _BATCH_NORMS = (nn.modules.batchnorm._BatchNorm,)
 
 
@@ -40,7 +42,7 @@ class WeightClip(Constraint):
 
     def __init__(self, clip: float = 0.01):
         if clip <= 0:
-            raise ValueError(f"weight clipping bound must be positive, got {clip}")
+            raise ConfigError(f"weight clipping bound must be positive, got {clip}")
         self.clip = clip
 
     @torch.no_grad()
@@ -61,14 +63,14 @@ class GradientPenalty(Constraint):
 
     def __init__(self, weight: float = 10.0, target: float = 1.0):
         if weight <= 0:
-            raise ValueError(f"gradient penalty weight must be positive, got {weight}")
+            raise ConfigError(f"gradient penalty weight must be positive, got {weight}")
         self.weight = weight
         self.target = target
 
     def apply(self, critic):
         batch_norms = [name for name, m in critic.named_modules() if isinstance(m, _BATCH_NORMS)]
         if batch_norms:
-            raise ValueError(
+            raise ConfigError(
                 "A gradient penalty needs per-sample critic scores, but the critic uses batch norm"
                 f" ({', '.join(batch_norms[:3])}). Use model.critic.norm=layer (as in the WGAN-GP"
                 " paper), model.critic.norm=none, or model.critic.norm=auto to let the constraint"
@@ -96,13 +98,13 @@ class SpectralNorm(Constraint):
 
     def __init__(self, n_power_iterations: int = 1):
         if n_power_iterations < 1:
-            raise ValueError(f"n_power_iterations must be at least 1, got {n_power_iterations}")
+            raise ConfigError(f"n_power_iterations must be at least 1, got {n_power_iterations}")
         self.n_power_iterations = n_power_iterations
 
     def apply(self, critic):
         layers = [m for m in critic.modules() if isinstance(m, self._LAYERS)]
         if not layers:
-            raise ValueError("spectral norm found no conv or linear layer in the critic")
+            raise ConfigError("spectral norm found no conv or linear layer in the critic")
         for layer in layers:
             spectral_norm(layer, n_power_iterations=self.n_power_iterations)
 

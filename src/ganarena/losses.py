@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganarena.errors import ConfigError
+
 
 class AdversarialLoss:
     """Interface shared by every objective.
@@ -102,7 +104,7 @@ def pairwise_distance(x_real: Tensor, x_fake: Tensor, norm: str) -> Tensor:
         return diff.abs().mean(dim=1)
     if norm == "l2":
         return diff.pow(2).mean(dim=1).sqrt()
-    raise ValueError(f"GAN-QP distance must be 'l1' or 'l2', got {norm!r}")
+    raise ConfigError(f"GAN-QP distance must be 'l1' or 'l2', got {norm!r}")
 
 
 class GANQPLoss(AdversarialLoss):
@@ -118,7 +120,7 @@ class GANQPLoss(AdversarialLoss):
 
     def __init__(self, weight: float = 10.0, distance: str = "l1", eps: float = 1e-8):
         if weight <= 0:
-            raise ValueError(f"GAN-QP weight (lambda) must be positive, got {weight}")
+            raise ConfigError(f"GAN-QP weight (lambda) must be positive, got {weight}")
         pairwise_distance(torch.zeros(1, 1), torch.zeros(1, 1), distance)  # validate early
         self.weight = weight
         self.distance = distance
@@ -127,7 +129,7 @@ class GANQPLoss(AdversarialLoss):
 
     def critic_loss(self, d_real, d_fake, x_real, x_fake):
         if x_real.shape != x_fake.shape:
-            raise ValueError(
+            raise ConfigError(
                 f"GAN-QP pairs real and fake samples by position; got shapes {tuple(x_real.shape)}"
                 f" and {tuple(x_fake.shape)}"
             )

@@ -13,6 +13,12 @@ Critic steps bypass Lightning's optimizer-step counter (they run through the sam
 precision path as `LightningOptimizer.step`), so `trainer.global_step`, `trainer.max_steps`,
 `log_every_n_steps` and checkpoint schedules all count generator iterations.
 `self.iteration` is the module's own count of generator iterations, saved in checkpoints.
+
+Every iteration ends with one collective over the logged losses and a checksum of both
+networks' weights: it yields the global means that are logged and stops the run at once, on
+every rank, when any of them is NaN or infinite (`NonFiniteError`), before a checkpoint could
+store the broken state. Checkpoints also hold every rank's torch random state, so a resumed run
+draws the noise the uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -26,11 +32,16 @@ import torch
 from torch import Tensor, nn
 
 from ganarena.constraints import Constraint
+from ganarena.errors import ArenaError, ConfigError
 from ganarena.losses import AdversarialLoss
 from ganarena.strategy import check_strategy
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 DEFAULT_OPTIMIZER: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+
+
+class NonFiniteError(ArenaError):
+    """A loss, penalty or weight became NaN or infinite; the message names it and the iteration."""
 
 
 class GANModule(L.LightningModule):
@@ -47,7 +58,7 @@ class GANModule(L.LightningModule):
     ):
         super().__init__()
         if n_critic < 1:
-            raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+            raise ConfigError(f"n_critic must be at least 1, got {n_critic}")
         if not hasattr(generator, "latent_dim"):
             raise TypeError(f"{type(generator).__name__} must expose `latent_dim` (the noise size)")
         self.automatic_optimization = False
@@ -62,6 +73,7 @@ class GANModule(L.LightningModule):
         self.n_critic = n_critic
         self.config = config
         self.iteration = 0
+        self._random_states_to_restore: dict[str, list[Tensor]] | None = None
         # Networks as the training step calls them; a distributed strategy swaps in DDP wrappers.
         # Kept in a plain dict so the wrappers never enter the state dict.
         self.train_networks: dict[str, nn.Module] = {"generator": generator, "critic": critic}
@@ -100,7 +112,34 @@ class GANModule(L.LightningModule):
 
         logs = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
         logs["generator_loss"] = generator_loss
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, sync_dist=True)
+        logs = self._global_means_checked_finite({f"train/{k}": v for k, v in logs.items()})
+        self.log_dict(logs, prog_bar=True)
+
+    def _global_means_checked_finite(self, logs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Means of `logs` over all ranks; raises NonFiniteError if any of them or any weight is not finite."""
+        checks = {
+            **logs,
+            "generator weights": _weight_checksum(self.generator),
+            "critic weights": _weight_checksum(self.critic),
+        }
+        # One reduction for everything: a NaN on any rank reaches every rank, so all stop together.
+        values = self.trainer.strategy.reduce(torch.stack(list(checks.values())), reduce_op="mean")
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            readings = zip(checks, values.tolist(), finite.tolist(), strict=True)
+            broken = [f"{name} = {value:g}" for name, value, ok in readings if not ok]
+            raise NonFiniteError(
+                f"iteration {self.iteration}: {', '.join(broken)}. Training stopped before anything was saved;"
+                f" {self._last_checkpoint_note()} Lower the learning rates, add a Lipschitz constraint"
+                " or use a bounded loss, then resume or restart."
+            )
+        return dict(zip(logs, values[: len(logs)], strict=True))
+
+    def _last_checkpoint_note(self) -> str:
+        path = getattr(self.trainer.checkpoint_callback, "last_model_path", "")
+        if not path:
+            return "no checkpoint had been written yet."
+        return f"the last good checkpoint is {path}."
 
     def _critic_update(self, real: Tensor, optimizer) -> dict[str, Tensor]:
         critic = self.train_networks["critic"]
@@ -146,9 +185,42 @@ class GANModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["iteration"] = self.iteration
         checkpoint["config"] = self.config
+        checkpoint["random_states"] = self._gather_random_states()
+        # Lets a resumed run continue the same logger runs (the W&B run id, for one).
+        checkpoint["logger_versions"] = {type(logger).__name__: logger.version for logger in self.trainer.loggers}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.iteration = checkpoint["iteration"]
+        self._random_states_to_restore = checkpoint.get("random_states")
+
+    def on_train_start(self) -> None:
+        # Restored here rather than on load: nothing between this hook and the first step draws.
+        states, self._random_states_to_restore = self._random_states_to_restore, None
+        if states is None:
+            return
+        if len(states["cpu"]) != self.trainer.world_size:
+            # Another number of ranks than when saved: continue from rank 0's state, distinct per rank.
+            torch.set_rng_state(states["cpu"][0])
+            torch.manual_seed(int(torch.randint(2**62, ())) + self.global_rank)
+            return
+        torch.set_rng_state(states["cpu"][self.global_rank])
+        if "cuda" in states and self.device.type == "cuda":
+            torch.cuda.set_rng_state(states["cuda"][self.global_rank], self.device)
+
+    def _gather_random_states(self) -> dict[str, list[Tensor]]:
+        """Every rank's torch generator states (CPU, and the rank's GPU when it has one)."""
+        local = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            local["cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.trainer.world_size == 1:
+            return {name: [state] for name, state in local.items()}
+        gathered = {name: self.all_gather(state.to(self.device)) for name, state in local.items()}
+        return {name: [row.cpu() for row in states] for name, states in gathered.items()}
+
+
+def _weight_checksum(network: nn.Module) -> Tensor:
+    """Sum of all weights: finite exactly when every weight is (barring overflow past 1e38)."""
+    return torch.stack([p.detach().sum() for p in network.parameters()]).sum().float()
 
 
 def _no_closure() -> None:

@@ -20,6 +20,8 @@ from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ganarena.errors import ConfigError
+
 # torch 2.14 renamed the switch; the old name still works but warns.
 _NO_FORWARD_BUFFER_SYNC = (
     "forward_sync_buffers"
@@ -84,7 +86,7 @@ def check_strategy(strategy) -> None:
         and not isinstance(strategy, GANDDPStrategy)
         and not strategy._ddp_kwargs.get("find_unused_parameters", False)
     ):
-        raise ValueError(
+        raise ConfigError(
             f"trainer.strategy={strategy.strategy_name} wraps generator and critic in one DDP"
             " instance, which fails on the first critic update (the generator's parameters get"
             " no gradient). Use trainer.strategy=gan_ddp (the default for several devices), or"

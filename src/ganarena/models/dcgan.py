@@ -13,6 +13,7 @@ import math
 
 from torch import Tensor, nn
 
+from ganarena.errors import ConfigError
 from ganarena.models.norms import feature_norm
 
 RESOLUTIONS = (32, 64)
@@ -21,13 +22,13 @@ RESOLUTIONS = (32, 64)
 def _image_geometry(data_shape: tuple[int, ...]) -> tuple[int, int]:
     """(channels, number of 2x resolution steps between 4x4 and the image)."""
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise ValueError(
+        raise ConfigError(
             f"the dcgan model needs square images (C, H, W), but the data have shape {tuple(data_shape)};"
             " use model=mlp for 2-D toy data"
         )
     channels, resolution = data_shape[0], data_shape[1]
     if resolution not in RESOLUTIONS:
-        raise ValueError(
+        raise ConfigError(
             f"the dcgan model supports resolutions {RESOLUTIONS}, got {resolution}; set the data"
             " resolution to one of them"
         )

@@ -6,6 +6,7 @@ import math
 
 from torch import Tensor, nn
 
+from ganarena.errors import ConfigError
 from ganarena.models.norms import feature_norm
 
 
@@ -27,7 +28,7 @@ class MLPGenerator(nn.Module):
         if output == "auto":
             output = "tanh" if len(data_shape) == 3 else "linear"
         if output not in ("tanh", "linear"):
-            raise ValueError(f"MLP generator output must be 'auto', 'tanh' or 'linear', got {output!r}")
+            raise ConfigError(f"MLP generator output must be 'auto', 'tanh' or 'linear', got {output!r}")
         self.latent_dim = latent_dim
         self.data_shape = tuple(data_shape)
         layers: list[nn.Module] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ganarena.errors import ConfigError
+
 CRITIC_NORMS = ("batch", "layer", "none")
 
 
@@ -19,4 +21,4 @@ def feature_norm(kind: str, channels: int, spatial: bool) -> nn.Module:
         return nn.GroupNorm(1, channels) if spatial else nn.LayerNorm(channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown normalisation {kind!r}; choose one of {', '.join(CRITIC_NORMS)}")
+    raise ConfigError(f"unknown normalisation {kind!r}; choose one of {', '.join(CRITIC_NORMS)}")
