@@ -5,23 +5,26 @@
     python src/train.py experiment=wgan_gp data=grid25
     python src/train.py loss=gan_qp model=dcgan trainer.devices=4
     python src/train.py -m loss=gan,ns_gan,wgan constraint=none,gp,sn
+    python src/train.py resume=logs/runs/2026-11-23/10-00-00   # continue a stopped run
 
 Every key under `trainer:` goes to `lightning.Trainer` unchanged. Outputs go to the Hydra run
-directory under logs/.
+directory under logs/. Problems with the command line, the data or a checkpoint end the run
+before training with one message (exit status 1).
 """
 
 import hydra
-import lightning as L
 from omegaconf import DictConfig
 
-from ganarena.experiment import build_run
+from ganarena.errors import ArenaError
+from ganarena.fit import train
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> None:
-    L.seed_everything(cfg.seed, workers=True)
-    datamodule, module, trainer = build_run(cfg)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    try:
+        train(cfg)
+    except ArenaError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ def compose_config(overrides: list[str], output_dir: Path | str = "unused") -> D
         )
 
 
-def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None):
+def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None, check: bool = True):
     """Run `python src/train.py ARGS` from `cwd` (so logs/ lands there) and return the result.
 
-    `env` adds variables; a value of None removes one.
+    `env` adds variables; a value of None removes one. With `check`, a failed run fails the test.
     """
     full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
@@ -48,7 +48,7 @@ def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict |
         text=True,
         timeout=timeout,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         pytest.fail(f"train.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
 

@@ -1,7 +1,11 @@
-"""Training callbacks: sample pictures on a schedule, and checkpoints counted in iterations."""
+"""Training callbacks: sample pictures on a schedule, checkpoints counted in iterations, and a
+clean stop with a checkpoint when the job is told to end (preemption)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -10,6 +14,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from ganarena.errors import ConfigError
 from ganarena.visualize import image_grid, scatter_plot
@@ -89,4 +94,72 @@ class IterationCheckpoint(ModelCheckpoint):
 
     def on_train_end(self, trainer, pl_module):
         if self.save_last and trainer.global_step != self._last_global_step_saved:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self.write_last(trainer)
+
+    def write_last(self, trainer: L.Trainer) -> str:
+        """Write `last.ckpt` now (on every rank's call; rank 0 writes) and return its path."""
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        return self.last_model_path
+
+
+class Preemption(L.Callback):
+    """On one of `signals`, finish the current iteration, save `last.ckpt` and stop cleanly.
+
+    Schedulers announce the end of a job with a signal: SIGTERM (SLURM, Kubernetes, `kill`) or
+    SLURM's warning signal (`#SBATCH --signal=USR1@90`). Every rank agrees on the stop at the
+    end of an iteration, the checkpoint is written by the run's IterationCheckpoint, and the
+    process exits with status 0. With `requeue` and inside a SLURM job, rank 0 then asks SLURM
+    to requeue the job; run it with `resume=auto` and a fixed `hydra.run.dir` so the requeued
+    job continues from that checkpoint.
+    """
+
+    def __init__(self, signals: tuple[str, ...] = ("SIGTERM", "SIGUSR1"), requeue: bool = False):
+        unknown = [name for name in signals if name not in signal.Signals.__members__]
+        if unknown:
+            raise ConfigError(f"unknown signal names {unknown}; use names such as SIGTERM, SIGUSR1, SIGINT")
+        self.signals = [signal.Signals[name] for name in signals]
+        self.requeue = requeue
+        self.received: signal.Signals | None = None
+        self._previous_handlers: dict[signal.Signals, object] = {}
+
+    def on_train_start(self, trainer, pl_module):
+        self.received = None
+        for signum in self.signals:
+            self._previous_handlers[signum] = signal.signal(signum, self._note_signal)
+
+    def _note_signal(self, signum: int, frame) -> None:
+        self.received = signal.Signals(signum)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        stop = self.received is not None
+        if trainer.world_size > 1:
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if not stop:
+            return
+        checkpoint = trainer.checkpoint_callback
+        if isinstance(checkpoint, IterationCheckpoint):
+            path = checkpoint.write_last(trainer)
+        else:
+            path = os.path.join(trainer.default_root_dir, "preempted.ckpt")
+            trainer.save_checkpoint(path)
+        trainer.should_stop = True
+        rank_zero_warn(
+            f"received {self.received.name if self.received else 'a stop signal on another rank'} at iteration"
+            f" {pl_module.iteration}: saved {path} and stopping; continue with ckpt_path={path}"
+        )
+        array_job = os.environ.get("SLURM_ARRAY_JOB_ID")
+        job = f"{array_job}_{os.environ['SLURM_ARRAY_TASK_ID']}" if array_job else os.environ.get("SLURM_JOB_ID")
+        if self.requeue and job and trainer.is_global_zero:
+            result = subprocess.call(["scontrol", "requeue", job])
+            rank_zero_info(f"requeue of SLURM job {job}: {'done' if result == 0 else f'failed ({result})'}")
+
+    def _restore_handlers(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
+
+    def on_train_end(self, trainer, pl_module):
+        self._restore_handlers()
+
+    def on_exception(self, trainer, pl_module, exception):
+        self._restore_handlers()

@@ -61,7 +61,7 @@ def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | N
         raise CheckpointError(f"checkpoint {path} does not exist; check the path (runs keep theirs in checkpoints/)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
         raise CheckpointError(
             f"checkpoint {path} cannot be read ({error}); it is truncated or not a PyTorch checkpoint."
             " Use another checkpoint of the run, e.g. an earlier checkpoints/iter_*.ckpt"

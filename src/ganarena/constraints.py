@@ -26,6 +26,8 @@ class Constraint:
     """No-op base: subclasses override only the moments they act at."""
 
     preferred_critic_norm: str | None = None
+    # Whether the constraint keeps the critic (roughly) K-Lipschitz, as WGAN's loss requires.
+    bounds_lipschitz = False
 
     def apply(self, critic: nn.Module) -> None:
         pass
@@ -39,6 +41,8 @@ class Constraint:
 
 class WeightClip(Constraint):
     """WGAN weight clipping: every critic parameter is clamped to [-clip, clip] after each step."""
+
+    bounds_lipschitz = True
 
     def __init__(self, clip: float = 0.01):
         if clip <= 0:
@@ -57,6 +61,8 @@ class GradientPenalty(Constraint):
     x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U[0, 1] per sample, broadcast over
     every non-batch dimension, so images of any channel count and 2-D points work alike.
     """
+
+    bounds_lipschitz = True
 
     # The penalty is defined per sample; batch norm couples the samples of a batch.
     preferred_critic_norm = "layer"
@@ -92,6 +98,8 @@ class SpectralNorm(Constraint):
 
     Uses torch's parametrization, one power iteration per forward in training mode.
     """
+
+    bounds_lipschitz = True
 
     preferred_critic_norm = "none"
     _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
+from ganarena.checkpointing import AtomicCheckpointIO
 from ganarena.constraints import Constraint, preferred_critic_norm
 from ganarena.data.in_memory import InMemoryDataModule
+from ganarena.loggers import ContinuingCSVLogger
 from ganarena.module import GANModule
 
 
@@ -51,7 +53,7 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
 def build_loggers(cfg: DictConfig) -> list[Logger]:
     """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always."""
     loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
-    loggers.append(CSVLogger(save_dir=cfg.paths.output_dir, name="csv", version=""))
+    loggers.append(ContinuingCSVLogger(save_dir=cfg.paths.output_dir, name="csv", version=""))
     return loggers
 
 
@@ -59,5 +61,5 @@ def build_run(cfg: DictConfig) -> tuple[InMemoryDataModule, GANModule, L.Trainer
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks)
+    trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
     return datamodule, module, trainer

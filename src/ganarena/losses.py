@@ -37,6 +37,11 @@ class AdversarialLoss:
         """Extra quantities worth logging after a critic update (e.g. a distance estimate)."""
         return {}
 
+    @classmethod
+    def cautions(cls, constraint_classes: list[type]) -> list[str]:
+        """Why this loss, with these constraints, is probably not what the user wants (empty if fine)."""
+        return []
+
 
 class MinimaxLoss(AdversarialLoss):
     """Original GAN (Goodfellow et al. 2014, eq. 1) with the saturating generator loss.
@@ -51,12 +56,23 @@ class MinimaxLoss(AdversarialLoss):
     def generator_loss(self, d_real, d_fake):
         return -F.softplus(d_fake).mean()
 
+    @classmethod
+    def cautions(cls, constraint_classes):
+        return [
+            "loss=gan uses the saturating generator loss log(1 - D(G(z))), whose gradient vanishes"
+            " once the critic wins; it is here for comparison. loss=ns_gan is the usual choice."
+        ]
+
 
 class NonSaturatingLoss(MinimaxLoss):
     """GAN with the "maximise log D(G(z))" generator loss, -log sigma(f) = softplus(-f)."""
 
     def generator_loss(self, d_real, d_fake):
         return F.softplus(-d_fake).mean()
+
+    @classmethod
+    def cautions(cls, constraint_classes):
+        return []
 
 
 class WassersteinLoss(AdversarialLoss):
@@ -70,6 +86,15 @@ class WassersteinLoss(AdversarialLoss):
 
     def critic_metrics(self, d_real, d_fake):
         return {"wasserstein_estimate": d_real.mean() - d_fake.mean()}
+
+    @classmethod
+    def cautions(cls, constraint_classes):
+        if any(c.bounds_lipschitz for c in constraint_classes):
+            return []
+        return [
+            "loss=wgan without a Lipschitz constraint: the critic's scores can grow without bound and"
+            " the loss estimates no distance; add constraint=clip, gp or sn (or constraint=[gp,sn])."
+        ]
 
 
 class LeastSquaresLoss(AdversarialLoss):

@@ -1,0 +1,26 @@
+"""Run one experiment from a composed config: check it, find what it continues from, build, fit.
+
+    train(cfg)     # what src/train.py does inside Hydra; tests call it with composed configs
+"""
+
+from __future__ import annotations
+
+import lightning as L
+from omegaconf import DictConfig
+
+from ganarena.checkpointing import check_state_fits
+from ganarena.experiment import build_run
+from ganarena.resume import checkpoint_to_continue
+from ganarena.validation import check_config
+
+
+def train(cfg: DictConfig):
+    """Train the run `cfg` describes and return its (datamodule, module, trainer)."""
+    check_config(cfg)
+    ckpt_path, checkpoint = checkpoint_to_continue(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule, module, trainer = build_run(cfg)
+    if checkpoint is not None:
+        check_state_fits(checkpoint, module, ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    return datamodule, module, trainer

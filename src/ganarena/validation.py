@@ -1,0 +1,53 @@
+"""Check a composed run config before any work starts.
+
+    check_config(cfg)   # raises ConfigError for impossible values, warns about dubious ones
+
+Hydra already refuses unknown config groups and keys and lists the valid choices; the values
+each class takes (a GAN-QP distance, a critic norm, a toy mixture) are checked by the class
+itself when it is built. What is left is checked here: plain numbers that must be positive, and
+combinations of groups that cannot or should not work together.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from hydra.utils import get_class
+from omegaconf import DictConfig
+
+from ganarena.constraints import Constraint
+from ganarena.errors import ConfigError
+from ganarena.losses import AdversarialLoss
+
+
+class DubiousConfigWarning(UserWarning):
+    """A config that runs but is unlikely to be what the user wants."""
+
+
+def check_config(cfg: DictConfig) -> None:
+    for key in ("n_critic", "batch_size", "latent_dim"):
+        value = cfg[key]
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    for side in ("generator", "critic"):
+        lr = cfg.optim[side].get("lr")
+        if lr is not None and not lr > 0:
+            raise ConfigError(f"optim.{side}.lr must be positive, got {lr}")
+    per_step = cfg.data.get("batches_per_step")
+    if per_step is not None and per_step != cfg.n_critic:
+        raise ConfigError(
+            f"data.batches_per_step={per_step} but n_critic={cfg.n_critic}: every generator iteration"
+            " needs one real batch per critic update; leave data.batches_per_step at ${n_critic}"
+        )
+    max_steps = cfg.trainer.get("max_steps", -1)
+    if max_steps == 0 or max_steps < -1:
+        raise ConfigError(f"trainer.max_steps counts generator iterations and must be positive, got {max_steps}")
+    for message in dubious_choices(cfg):
+        warnings.warn(message, DubiousConfigWarning, stacklevel=2)
+
+
+def dubious_choices(cfg: DictConfig) -> list[str]:
+    """Warnings the chosen loss gives about itself and about the chosen constraints."""
+    loss_class: type[AdversarialLoss] = get_class(cfg.loss._target_)
+    constraint_classes: list[type[Constraint]] = [get_class(c._target_) for c in (cfg.constraint or {}).values()]
+    return loss_class.cautions(constraint_classes)
