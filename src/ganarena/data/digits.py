@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 from torch import Tensor
 
 from ganarena.data.in_memory import InMemoryDataModule
+from ganarena.errors import ConfigError
 
 
 class DigitsDataModule(InMemoryDataModule):
@@ -25,7 +26,7 @@ class DigitsDataModule(InMemoryDataModule):
     ):
         super().__init__(batch_size, batches_per_step, num_workers)
         if channels not in (1, 3):
-            raise ValueError(f"digits can be served with 1 or 3 channels, got {channels}")
+            raise ConfigError(f"digits can be served with 1 or 3 channels, got {channels}")
         self.resolution = resolution
         self.channels = channels
 
