@@ -1,14 +1,16 @@
 """Run one experiment from a composed config: check it, find what it continues from, build, fit.
 
-    train(cfg)     # what src/train.py does inside Hydra; tests call it with composed configs
+train(cfg)     # what src/train.py does inside Hydra; tests call it with composed configs
 """
 
 from __future__ import annotations
 
 import lightning as L
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from ganarena.checkpointing import check_state_fits
+from ganarena.errors import ArenaError
 from ganarena.experiment import build_run
 from ganarena.resume import checkpoint_to_continue
 from ganarena.validation import check_config
@@ -19,7 +21,16 @@ def train(cfg: DictConfig):
     check_config(cfg)
     ckpt_path, checkpoint = checkpoint_to_continue(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    datamodule, module, trainer = build_run(cfg)
+    try:
+        datamodule, module, trainer = build_run(cfg)
+    except InstantiationException as error:
+        # Hydra wraps what a constructor raises; a user-facing error is worth more unwrapped.
+        cause = error.__cause__
+        while isinstance(cause, InstantiationException):
+            cause = cause.__cause__
+        if isinstance(cause, ArenaError):
+            raise cause from None
+        raise
     if checkpoint is not None:
         check_state_fits(checkpoint, module, ckpt_path)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
