@@ -57,7 +57,7 @@ def missing_message(files: RequiredFiles, missing: list[str], download: bool, fa
     if not download:
         attempt = "Downloading is off (data.download=false)."
     elif failure:
-        attempt = f"Downloading from {files.source} failed: {failure}"
+        attempt = f"Downloading from {files.source} failed ({failure})."
     else:
         attempt = f"The download from {files.source} did not produce them."
     return (
