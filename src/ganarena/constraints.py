@@ -83,9 +83,13 @@ class GradientPenalty(Constraint):
                 " choose."
             )
 
-    def penalty(self, critic, x_real, x_fake):
+    def interpolation_weights(self, x_real: Tensor) -> Tensor:
+        """eps ~ U[0, 1], one per sample, shaped (N, 1, ..., 1) to broadcast over the sample."""
         eps_shape = (x_real.shape[0],) + (1,) * (x_real.dim() - 1)
-        eps = torch.rand(eps_shape, device=x_real.device, dtype=x_real.dtype)
+        return torch.rand(eps_shape, device=x_real.device, dtype=x_real.dtype)
+
+    def penalty(self, critic, x_real, x_fake):
+        eps = self.interpolation_weights(x_real)
         x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
         scores = critic(x_hat)
         (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
