@@ -110,3 +110,19 @@ def test_several_processes_select_the_gan_ddp_strategy(devices, nodes, strategy)
     devices_arg = f"[{','.join(map(str, devices))}]" if isinstance(devices, list) else f"'{devices}'"
     cfg = compose_config([f"trainer.devices={devices_arg}", f"trainer.num_nodes={nodes}"])
     assert OmegaConf.to_container(cfg.trainer, resolve=True)["strategy"] == strategy
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [
+        (["trainer=cpu"], ("cpu", 1, 1, "auto")),
+        (["trainer=cpu", "trainer.devices=2"], ("cpu", 2, 1, "gan_ddp")),
+        (["trainer=gpu"], ("gpu", 1, 1, "auto")),
+        (["trainer=ddp"], ("gpu", -1, 1, "gan_ddp")),
+        (["trainer=slurm", "trainer.num_nodes=4"], ("gpu", 4, 4, "gan_ddp")),
+    ],
+)
+def test_trainer_presets(preset, expected):
+    trainer = compose_config(preset).trainer
+    assert (trainer.accelerator, trainer.devices, trainer.num_nodes, trainer.strategy) == expected
+    assert trainer.max_steps == 1500  # the presets change where a run goes, not how long it is

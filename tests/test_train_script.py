@@ -82,11 +82,13 @@ def test_gradient_penalty_runs_under_ddp(tmp_path):
     assert len(rows) == 2 and all(float(r["train/penalty"]) > 0 for r in rows)
 
 
-def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path):
+def test_parallel_multirun_sweep_gives_each_job_its_own_directory_and_wandb_run(tmp_path):
     sweep_dir = tmp_path / "sweep"
     run_train_script(
         [
             "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
             "loss=gan,wgan",
             "constraint=none,gp",
             "data=ring8",

@@ -13,6 +13,8 @@ import os
 import socket
 from urllib.parse import urlparse
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
@@ -26,6 +28,14 @@ def wandb_credentials_present() -> bool:
         return netrc.netrc().authenticators(host) is not None
     except (FileNotFoundError, netrc.NetrcParseError):
         return False
+
+
+def sweep_group() -> str | None:
+    """The W&B group of a multirun job: its sweep directory's name. None for a single run."""
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    return os.path.basename(hydra.sweep.dir) if hydra.mode == RunMode.MULTIRUN else None
 
 
 def wandb_server_unreachable(timeout: float = 3.0) -> str | None:
