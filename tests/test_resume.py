@@ -121,3 +121,13 @@ def test_train_script_reports_a_bad_checkpoint_in_one_line(tmp_path):
     assert result.returncode == 1
     assert f"error: checkpoint {tmp_path / 'gone.ckpt'} does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_seed_makes_a_cpu_run_repeatable(tmp_path):
+    weights = {}
+    for name, seed in (("first", 3), ("again", 3), ("other", 4)):
+        _, module, _ = run(tmp_path / name, "trainer.max_steps=3", f"seed={seed}")
+        weights[name] = module.state_dict()
+    assert all(torch.equal(weights["first"][k], weights["again"][k]) for k in weights["first"])
+    assert logged(tmp_path / "first") == logged(tmp_path / "again")
+    assert logged(tmp_path / "first") != logged(tmp_path / "other")
