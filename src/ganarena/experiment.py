@@ -18,7 +18,9 @@ from omegaconf import DictConfig, OmegaConf
 from ganarena.checkpointing import AtomicCheckpointIO
 from ganarena.constraints import Constraint, preferred_critic_norm
 from ganarena.data.in_memory import InMemoryDataModule
+from ganarena.errors import ConfigError
 from ganarena.loggers import ContinuingCSVLogger
+from ganarena.metrics.evaluation import Evaluation
 from ganarena.module import GANModule
 
 
@@ -57,9 +59,32 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
     return loggers
 
 
+def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
+    """The evaluation callbacks of `cfg.metrics` that can measure these data (see conf/metrics/)."""
+    metrics = cfg.get("metrics") or {}
+    evaluations, refusals = [], []
+    for name, node in metrics.items():
+        if not isinstance(node, DictConfig):  # `required`, or a family that a narrower choice set to null
+            continue
+        evaluation = instantiate(node)
+        evaluation.name = name
+        problem = evaluation.incompatibility(datamodule)
+        if problem is None:
+            evaluation.check()
+            evaluations.append(evaluation)
+        else:
+            refusals.append(f"metrics.{name}: {problem}")
+    if metrics.get("required") and refusals and not evaluations:
+        raise ConfigError(
+            "; ".join(refusals) + ". Choose metrics=auto (whatever fits the data) or metrics=none (no evaluation)"
+        )
+    return evaluations
+
+
 def build_run(cfg: DictConfig) -> tuple[InMemoryDataModule, GANModule, L.Trainer]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
+    callbacks += build_evaluations(cfg, datamodule)
     trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
     return datamodule, module, trainer
