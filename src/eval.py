@@ -1,0 +1,117 @@
+"""Evaluate a checkpoint: rebuild its run, compute metrics, print a table, write metrics.json.
+
+    python src/eval.py ckpt_path=logs/runs/<run>/checkpoints/last.ckpt
+    python src/eval.py ckpt_path=PATH metrics.fid.num_fake=10000 metrics.fid.num_real=null
+    python src/eval.py ckpt_path=PATH metrics=fid metrics/backbone=classifier output=fd.json
+    python src/eval.py ckpt_path=PATH accelerator=cpu
+
+Without metrics overrides the metrics are the run's own (the checkpoint holds its resolved
+config), so the value logged at the checkpoint's iteration is reproduced. Dotted overrides
+(`metrics.fid.num_fake=...`) change that config; a group choice (`metrics=...`,
+`metrics/backbone=...`) replaces it with a fresh one from conf/metrics/, which the dotted
+overrides then adjust. The values go to `metrics.json` beside the checkpoint, or to `output`;
+evaluations that draw a picture (toy mode metrics: the evaluated points) save it beside it.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, OmegaConf
+
+from ganarena.errors import ArenaError, ConfigError
+from ganarena.experiment import build_evaluations
+from ganarena.metrics.trained import device_for, load_trained
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+OPTIONS = ("ckpt_path", "output", "accelerator")
+
+
+def parse(argv: list[str]) -> tuple[dict, list[str], list]:
+    """(options, metrics group choices, dotted metrics overrides) of the command line."""
+    options: dict = {"ckpt_path": None, "output": None, "accelerator": "auto"}
+    groups, dotted = [], []
+    for override in OverridesParser.create().parse_overrides(argv):
+        key = override.key_or_group
+        if key in OPTIONS:
+            options[key] = override.value()
+        elif key == "metrics" or key.startswith("metrics/"):
+            groups.append(override.input_line)
+        elif key.startswith("metrics.") and not override.is_delete():
+            dotted.append(override)
+        else:
+            raise ConfigError(
+                f"eval.py takes ckpt_path=, output=, accelerator= and metrics overrides, not {override.input_line!r}"
+            )
+    if not options["ckpt_path"]:
+        raise ConfigError("pass the checkpoint to evaluate: python src/eval.py ckpt_path=PATH [metrics overrides]")
+    return options, groups, dotted
+
+
+def choose_metrics(cfg: DictConfig, groups: list[str], dotted: list) -> None:
+    """Replace or adjust `cfg.metrics` as the command line asks (see the module docstring)."""
+    if groups:
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            fresh = compose("train", overrides=[*groups, *(o.input_line for o in dotted)])
+        # Unresolved: ${paths.data_dir} and ${trainer.accelerator} resolve against the checkpoint's run.
+        cfg.metrics = OmegaConf.to_container(fresh.metrics, resolve=False)
+        return
+    for override in dotted:
+        OmegaConf.update(cfg, override.key_or_group, override.value(), force_add=override.is_add())
+
+
+def evaluate(argv: list[str]) -> dict:
+    options, groups, dotted = parse(argv)
+    run = load_trained(options["ckpt_path"])
+    cfg = run.cfg
+    cfg.trainer.accelerator = options["accelerator"]
+    choose_metrics(cfg, groups, dotted)
+    try:
+        evaluations = build_evaluations(cfg, run.datamodule)
+    except InstantiationException as error:  # Hydra wraps what a constructor raises
+        raise (error.__cause__ if isinstance(error.__cause__, ArenaError) else error) from None
+    if not evaluations:
+        raise ConfigError(
+            f"no metric of this config applies to {type(run.datamodule).__name__}; choose one with metrics=..."
+        )
+    device = device_for(options["accelerator"])
+    run.datamodule.prepare_data()
+    run.datamodule.setup("fit")
+    generator = run.module.generator.to(device)
+    output = Path(options["output"] or run.path.with_name("metrics.json"))
+    report = {"checkpoint": str(run.path), "iteration": run.iteration, "values": {}, "protocol": {}}
+    for evaluation in evaluations:
+        values = evaluation.run(generator, run.datamodule, device)
+        report["values"].update({f"val/{name}": value for name, value in values.items()})
+        report["protocol"][evaluation.name] = evaluation.protocol()
+        picture = evaluation.picture()
+        if picture is not None:
+            picture.save(output.with_name(f"{output.stem}_{evaluation.name}.png"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report, output)
+    return report
+
+
+def print_table(report: dict, output: Path) -> None:
+    print(f"{report['checkpoint']} (iteration {report['iteration']})")
+    width = max(len(name) for name in report["values"])
+    for name, value in report["values"].items():
+        print(f"  {name:<{width}}  {value:.6g}")
+    for name, protocol in report["protocol"].items():
+        print(f"  protocol {name}: " + ", ".join(f"{k}={v}" for k, v in protocol.items()))
+    print(f"written to {output}")
+
+
+def main() -> None:
+    try:
+        evaluate(sys.argv[1:])
+    except ArenaError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""src/eval.py and src/sample.py on checkpoints of tiny training runs made here: eval.py reproduces
+the value logged at the last evaluation, takes metrics overrides, and sample.py writes .npy / .png."""
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import FAST, REPO, compose_config
+from ganarena.errors import CheckpointError, ConfigError
+from ganarena.fit import train
+
+TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16", "batch_size=8"]
+# The FID machinery with a stand-in backbone (tests/test_metrics.py) instead of Inception's 4 images/s.
+POOL_FID = [
+    "metrics=fid",
+    "metrics/backbone=classifier",
+    "~metrics.fid.backbone.classifier_steps",
+    "metrics.fid.backbone._target_=test_metrics.PoolFeatures",
+    "metrics.fid.num_real=48",
+    "metrics.fid.num_fake=24",
+    "metrics.fid.batch_size=8",
+    "metrics.fid.kid_subset_size=12",
+    "metrics.fid.every_n_iterations=2",
+]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"ganarena_script_{name}", REPO / "src" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def logged(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return [row for row in csv.DictReader(f) if any(k.startswith("val/") and v for k, v in row.items())]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("digits")
+    overrides = [*FAST, "trainer.max_steps=4", *TINY_DCGAN, *POOL_FID, f"metrics.fid.cache_dir={run_dir}/cache"]
+    train(compose_config(overrides, run_dir))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("toy")
+    tiny_mlp = ["model.generator.hidden=16", "model.critic.hidden=16"]
+    train(
+        compose_config(
+            [*FAST, "data=ring8", "trainer.max_steps=2", "metrics.toy_modes.every_n_iterations=2", *tiny_mlp], run_dir
+        )
+    )
+    return run_dir
+
+
+def test_training_logs_curves_protocol_and_a_best_checkpoint(digits_run):
+    rows = logged(digits_run)
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert all(float(r["val/fd_pool"]) > 0 and r["val/kd_pool"] and r["val/kd_pool_std"] for r in rows)
+    assert (digits_run / "checkpoints" / "best.ckpt").is_file()
+    protocol = (digits_run / "csv" / "hparams.yaml").read_text()
+    assert "backbone: pool4" in protocol and "num_real: 48" in protocol and "num_fake: 24" in protocol
+
+
+def test_eval_script_reproduces_the_last_logged_value(digits_run):
+    ckpt = digits_run / "checkpoints" / "last.ckpt"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "src" / "eval.py"), f"ckpt_path={ckpt}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "val/fd_pool" in result.stdout
+    report = json.loads((ckpt.parent / "metrics.json").read_text())
+    last = logged(digits_run)[-1]
+    assert report["iteration"] == 4
+    for key in ("val/fd_pool", "val/kd_pool"):
+        assert report["values"][key] == pytest.approx(float(last[key]), rel=1e-6)
+    assert report["protocol"]["fid"]["num_real"] == 48
+
+
+def test_eval_takes_metrics_overrides_and_an_output_path(digits_run, tmp_path):
+    evaluate = load_script("eval").evaluate
+    ckpt = digits_run / "checkpoints" / "last.ckpt"
+    report = evaluate([f"ckpt_path={ckpt}", "metrics.fid.num_fake=12", f"output={tmp_path}/fewer.json"])
+    assert report["protocol"]["fid"]["num_fake"] == 12
+    assert json.loads((tmp_path / "fewer.json").read_text())["values"] == report["values"]
+    with pytest.raises(ConfigError, match="mode coverage needs a stacked"):
+        evaluate([f"ckpt_path={ckpt}", "metrics=modes"])
+    with pytest.raises(ConfigError, match=r"eval\.py takes"):
+        evaluate([f"ckpt_path={ckpt}", "seed=3"])
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        evaluate([f"ckpt_path={tmp_path}/missing.ckpt"])
+
+
+def test_eval_on_a_toy_run_reproduces_mode_metrics_and_draws_them(toy_run, tmp_path):
+    evaluate = load_script("eval").evaluate
+    ckpt = toy_run / "checkpoints" / "last.ckpt"
+    report = evaluate([f"ckpt_path={ckpt}", f"output={tmp_path}/toy.json"])
+    last = logged(toy_run)[-1]
+    for key in ("val/modes_captured", "val/high_quality_percent"):
+        assert report["values"][key] == pytest.approx(float(last[key]))
+    assert Image.open(tmp_path / "toy_toy_modes.png").size == (512, 512)
+    # A group choice composes fresh metrics configs for the checkpoint's run.
+    fresh = evaluate(
+        [f"ckpt_path={ckpt}", "metrics=modes", "metrics.toy_modes.num_samples=100", f"output={tmp_path}/m.json"]
+    )
+    assert fresh["protocol"]["toy_modes"]["num_fake"] == 100
+    with pytest.raises(ConfigError, match="FID and KID need image data"):
+        evaluate([f"ckpt_path={ckpt}", "metrics=fid"])
+
+
+def test_sample_script_writes_raw_values_and_pictures(digits_run, toy_run, tmp_path):
+    sample = load_script("sample")
+    npy = sample.write(
+        sample.parse([f"ckpt_path={digits_run}/checkpoints/last.ckpt", "num_samples=10", f"output={tmp_path}/s.npy"])
+    )
+    values = np.load(npy)
+    assert values.shape == (10, 1, 32, 32) and values.dtype == np.float32 and np.abs(values).max() <= 1
+    again = sample.write(
+        sample.parse([f"ckpt_path={digits_run}/checkpoints/last.ckpt", "num_samples=10", f"output={tmp_path}/t.npy"])
+    )
+    assert np.array_equal(np.load(again), values)  # fixed noise (seed 0)
+    grid = sample.write(
+        sample.parse([f"ckpt_path={digits_run}/checkpoints/last.ckpt", "num_samples=16", f"output={tmp_path}/g.png"])
+    )
+    assert Image.open(grid).size[0] > 4 * 32
+    points = sample.write(
+        sample.parse([f"ckpt_path={toy_run}/checkpoints/last.ckpt", "num_samples=200", f"output={tmp_path}/p.npy"])
+    )
+    assert np.load(points).shape == (200, 2)
+    scatter = sample.write(
+        sample.parse([f"ckpt_path={toy_run}/checkpoints/last.ckpt", "num_samples=200", f"output={tmp_path}/p.png"])
+    )
+    assert Image.open(scatter).size == (512, 512)
+    with pytest.raises(ConfigError, match=r"\.npy .* or \.png"):
+        sample.parse([f"ckpt_path={toy_run}/checkpoints/last.ckpt", f"output={tmp_path}/p.jpg"])
