@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 
 def wandb_credentials_present() -> bool:
@@ -98,6 +98,7 @@ class ContinuingCSVLogger(CSVLogger):
             with open(path, newline="") as file:
                 self._earlier_rows = list(csv.DictReader(file))
 
+    @rank_zero_only
     def log_metrics(self, metrics, step=None):
         if self._earlier_rows is not None and step is not None:
             kept = [row for row in self._earlier_rows if int(row["step"]) < step]
