@@ -43,7 +43,7 @@ def test_experiment_preset_runs(tmp_path):
     assert not any("running_mean" in k for k in ckpt["state_dict"] if k.startswith("critic."))
 
 
-def test_card_command_runs_as_ddp_on_two_cpu_processes(tmp_path):
+def test_card_command_runs_as_ddp_on_two_cpu_processes_and_resumes(tmp_path):
     run_dir = tmp_path / "run"
     result = run_train_script(
         [
@@ -68,6 +68,15 @@ def test_card_command_runs_as_ddp_on_two_cpu_processes(tmp_path):
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["iteration"] == 3
     assert not any(".module." in k for k in ckpt["state_dict"])  # plain modules, no DDP prefixes
+    cpu_states = ckpt["random_states"]["cpu"]
+    assert len(cpu_states) == 2 and not torch.equal(*cpu_states)  # each rank's own noise stream
+
+    # Continue the same run in place, still on two processes.
+    common = ["trainer.devices=2", "trainer.accelerator=cpu", "trainer.log_every_n_steps=1", "logger=csv"]
+    run_train_script([*common, "trainer.max_steps=5", f"resume={run_dir}", *QUIET, *TINY_DCGAN], cwd=tmp_path)
+    assert [int(row["step"]) for row in read_metrics(run_dir)] == [0, 1, 2, 3, 4]
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["iteration"] == 5
 
 
 def test_gradient_penalty_runs_under_ddp(tmp_path):

@@ -215,7 +215,9 @@ class GANModule(L.LightningModule):
         if self.trainer.world_size == 1:
             return {name: [state] for name, state in local.items()}
         gathered = {name: self.all_gather(state.to(self.device)) for name, state in local.items()}
-        return {name: [row.cpu() for row in states] for name, states in gathered.items()}
+        # clone(): a row of the gathered tensor has a storage offset, and set_rng_state
+        # crashes (segfault) on such a view.
+        return {name: [row.cpu().clone() for row in states] for name, states in gathered.items()}
 
 
 def _weight_checksum(network: nn.Module) -> Tensor:
