@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganarena.checkpointing import AtomicCheckpointIO
 from ganarena.constraints import Constraint, preferred_critic_norm
-from ganarena.data.in_memory import InMemoryDataModule
+from ganarena.data.base import ArenaDataModule
 from ganarena.errors import ConfigError
 from ganarena.loggers import ContinuingCSVLogger
 from ganarena.metrics.evaluation import Evaluation
@@ -81,7 +81,7 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
     return evaluations
 
 
-def build_run(cfg: DictConfig) -> tuple[InMemoryDataModule, GANModule, L.Trainer]:
+def build_run(cfg: DictConfig) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
