@@ -22,7 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.errors import ArenaError, ConfigError
+from ganarena.errors import ArenaError, ConfigError, user_error_behind
 from ganarena.experiment import build_evaluations
 from ganarena.metrics.trained import device_for, load_trained
 
@@ -72,7 +72,9 @@ def evaluate(argv: list[str]) -> dict:
     try:
         evaluations = build_evaluations(cfg, run.datamodule)
     except InstantiationException as error:  # Hydra wraps what a constructor raises
-        raise (error.__cause__ if isinstance(error.__cause__, ArenaError) else error) from None
+        if (user_error := user_error_behind(error)) is not None:
+            raise user_error from None
+        raise
     if not evaluations:
         raise ConfigError(
             f"no metric of this config applies to {type(run.datamodule).__name__}; choose one with metrics=..."

@@ -19,3 +19,11 @@ class DataNotFoundError(ArenaError, FileNotFoundError):
 
 class CheckpointError(ArenaError):
     """A checkpoint that is missing, unreadable or belongs to an incompatible run."""
+
+
+def user_error_behind(error: BaseException) -> ArenaError | None:
+    """The ArenaError a wrapped exception (e.g. Hydra's InstantiationException) was raised from, if any."""
+    cause = error
+    while cause is not None and not isinstance(cause, ArenaError):
+        cause = cause.__cause__
+    return cause

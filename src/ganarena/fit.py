@@ -10,7 +10,7 @@ from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from ganarena.checkpointing import check_state_fits
-from ganarena.errors import ArenaError
+from ganarena.errors import user_error_behind
 from ganarena.experiment import build_run
 from ganarena.resume import checkpoint_to_continue
 from ganarena.validation import check_config
@@ -25,11 +25,8 @@ def train(cfg: DictConfig):
         datamodule, module, trainer = build_run(cfg)
     except InstantiationException as error:
         # Hydra wraps what a constructor raises; a user-facing error is worth more unwrapped.
-        cause = error.__cause__
-        while isinstance(cause, InstantiationException):
-            cause = cause.__cause__
-        if isinstance(cause, ArenaError):
-            raise cause from None
+        if (user_error := user_error_behind(error)) is not None:
+            raise user_error from None
         raise
     if checkpoint is not None:
         check_state_fits(checkpoint, module, ckpt_path)
