@@ -18,7 +18,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.errors import CheckpointError
+from ganarena.checkpointing import check_state_fits, read_checkpoint
 from ganarena.module import GANModule
 
 
@@ -35,24 +35,13 @@ def load_trained(ckpt_path: str | Path) -> TrainedRun:
     from ganarena.experiment import build_module  # experiment.py imports this package: import when called
 
     path = Path(ckpt_path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; pass ckpt_path=logs/runs/<run>/checkpoints/last.ckpt")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {error}") from error
-    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-    if not config or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a ganarena training checkpoint (it holds no run config)")
-    cfg = OmegaConf.create(config)
+    checkpoint = read_checkpoint(path)
+    cfg = OmegaConf.create(checkpoint["config"])
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, tuple(datamodule.shape))
-    try:
-        module.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as error:
-        raise CheckpointError(f"the weights in {path} do not fit the networks its config describes: {error}") from error
-    iteration = checkpoint.get("iteration", checkpoint.get("global_step", 0))
-    return TrainedRun(path, cfg, datamodule, module.eval(), iteration)
+    check_state_fits(checkpoint, module, path)
+    module.load_state_dict(checkpoint["state_dict"])
+    return TrainedRun(path, cfg, datamodule, module.eval(), checkpoint["iteration"])
 
 
 def device_for(accelerator: str) -> torch.device:
