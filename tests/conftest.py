@@ -24,6 +24,10 @@ FAST = [
 ]
 
 
+# A small 2-D model for the toy sets.
+TINY_MLP = ["model.generator.hidden=32", "model.critic.hidden=32", "model.generator.depth=2", "model.critic.depth=2"]
+
+
 def compose_config(overrides: list[str], output_dir: Path | str = "unused") -> DictConfig:
     """The config src/train.py would see, with the hydra-only keys filled in."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from conftest import FAST, REPO, compose_config, run_train_script
+from conftest import FAST, REPO, TINY_MLP, compose_config, run_train_script
 from ganarena.checkpointing import read_checkpoint
 from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
@@ -20,7 +20,7 @@ from ganarena.losses import NonSaturatingLoss
 from ganarena.module import NonFiniteError
 from ganarena.validation import DubiousConfigWarning, check_config
 
-TOY = [*FAST, "data=ring8", "model.generator.hidden=32", "model.critic.hidden=32"]
+TOY = [*FAST, "data=ring8", *TINY_MLP]
 
 
 class NaNGeneratorLossFrom(NonSaturatingLoss):

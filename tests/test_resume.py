@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from conftest import FAST, compose_config, run_train_script
+from conftest import FAST, TINY_MLP, compose_config, run_train_script
 from ganarena.checkpointing import AtomicCheckpointIO, read_checkpoint
 from ganarena.errors import CheckpointError
 from ganarena.fit import train
@@ -18,8 +18,7 @@ RUN = [
     *FAST,
     "loss=wgan",
     "constraint=gp",
-    "model.generator.hidden=32",
-    "model.critic.hidden=32",
+    *TINY_MLP,
     "trainer.log_every_n_steps=1",
     "callbacks.samples.every_n_iterations=1000",
 ]

@@ -10,11 +10,10 @@ import pytest
 import torch
 import wandb
 
-from conftest import FAST, compose_config
+from conftest import FAST, TINY_MLP, compose_config
 from ganarena.experiment import build_run
 from ganarena.losses import NonSaturatingLoss
 
-TINY_MLP = ["model.generator.hidden=32", "model.critic.hidden=32", "model.generator.depth=2", "model.critic.depth=2"]
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
 
 
