@@ -1,0 +1,72 @@
+"""Compare runs from their CSV logs: a markdown table of final and best metric values, and curves.
+
+    python src/report.py logs/multiruns/2026-11-23_10-00-00
+    python src/report.py logs/ --metrics fid,kid --out reports/all --title "All runs so far"
+    python src/report.py logs/multiruns/A logs/multiruns/B --aggregate seed
+
+Each PATH is a run directory, a sweep directory, or any directory above them: every directory
+below it that holds csv/metrics.csv is a run. The report goes to --out (default: the first PATH)
+as report.md, curves.png and, with --aggregate, curves_mean.png; the markdown is also printed.
+Runs that cannot be read are skipped with a warning; a PATH that does not exist, no runs at all,
+or a metric no run logged end with one message (exit status 1).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from ganarena.errors import ArenaError
+from ganarena.report.document import write_report
+
+
+def names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="report.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="runs, sweeps or directories above them")
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="where report.md and the figures go (default: the first PATH)"
+    )
+    parser.add_argument(
+        "--metrics",
+        type=names,
+        metavar="NAMES",
+        help="comma-separated columns, e.g. fid,kid or val/fid,train/generator_loss; NAME without a slash"
+        " means val/NAME (default: every val/* column)",
+    )
+    parser.add_argument(
+        "--aggregate",
+        type=names,
+        default=[],
+        metavar="KEYS",
+        help="comma-separated override keys, e.g. seed: group runs whose overrides differ only in them"
+        " and add mean ± std over each group",
+    )
+    parser.add_argument(
+        "--band",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="shade ± one std around the group means (default: on)",
+    )
+    parser.add_argument("--title", help="the report's heading (default: the PATHs)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band)
+    except ArenaError as error:
+        raise SystemExit(f"error: {error}") from None
+    for skipped in report.skipped:
+        print(f"warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(report.text, end="")
+    print(f"written: {', '.join(map(str, report.files))}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
