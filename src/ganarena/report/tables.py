@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from typing import Any
 
 from ganarena.report.runs import Run
@@ -72,7 +73,8 @@ class Protocols:
         for run in runs:
             key = self.key(run)
             if run.protocol and key not in self.letters:
-                letter = chr(ord("A") + len(self.letters)) if len(self.letters) < 26 else str(len(self.letters) + 1)
+                count = len(self.letters)
+                letter = string.ascii_uppercase[count] if count < len(string.ascii_uppercase) else f"P{count + 1}"
                 self.letters[key] = letter
                 self.described[letter] = run.protocol
 
