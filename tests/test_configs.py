@@ -17,7 +17,7 @@ MODEL_DATA = [("mlp", "ring8"), ("mlp", "grid25"), ("mlp", "digits"), ("dcgan", 
 def test_the_groups_hold_what_the_readme_promises():
     assert LOSSES == ["gan", "gan_qp", "hinge", "lsgan", "ns_gan", "wgan"]
     assert CONSTRAINTS == ["clip", "gp", "none", "sn"]
-    assert EXPERIMENTS == ["dcgan", "gan_qp", "lsgan", "sngan", "wgan", "wgan_gp"]
+    assert EXPERIMENTS == ["dcgan", "gan", "gan_qp", "lsgan", "sngan", "wgan", "wgan_gp"]
 
 
 def _data_shape(data: str):
@@ -72,6 +72,10 @@ def test_presets_carry_the_papers_hyper_parameters():
     assert qp.loss.weight == 10.0 and qp.n_critic == 2 and qp.optim.generator.lr == 2e-4
     dcgan = compose_config(["experiment=dcgan"])
     assert dcgan.loss._target_.endswith("NonSaturatingLoss") and dcgan.batch_size == 128
+    gan = compose_config(["experiment=gan"])
+    assert gan.loss._target_ == "ganarena.losses.MinimaxLoss"
+    # Only the loss differs from the DCGAN recipe.
+    assert {k: v for k, v in gan.items() if k != "loss"} == {k: v for k, v in dcgan.items() if k != "loss"}
 
 
 def test_default_is_gan_qp_dcgan_on_digits():
