@@ -6,12 +6,13 @@
     python scripts/benchmark_speed.py --presets experiment=gan_qp "experiment=wgan_gp model.critic.width=32"
 
 Every run is built from the real Hydra config (conf/train.yaml, as src/train.py composes it),
-with the CSV logger only (no W&B), no evaluations (metrics=none), no sample-grid and no
-checkpoint callbacks; those are measured in their own section (FID) or not at all (pictures and
-checkpoints are written every few hundred iterations). Kept as in a normal run: the preemption
-callback, `log_dict` every iteration with the CSV written every `log_every_n_steps`, the
-per-iteration reduction and non-finite check of GANModule, and the progress bar (rendered into
-/dev/null: its formatting is timed, a terminal's drawing is not; --no-progress-bar drops it).
+with the CSV logger only (no W&B) and no evaluations (metrics=none: FID has its own section).
+The sample-grid and checkpoint callbacks keep their per-iteration checks but are scheduled
+beyond the run, so no picture or checkpoint is written (a normal run writes one every few
+hundred iterations). Kept as in a normal run: the preemption callback, `log_dict` every
+iteration with the CSV written every `log_every_n_steps`, the per-iteration reduction and
+non-finite check of GANModule, and the progress bar (rendered into /dev/null: its formatting is
+timed, a terminal's drawing is not; --no-progress-bar drops it).
 A preset is a list of config overrides in one string ("experiment=wgan_gp data=mnist").
 
 Sections (--sections; all by default):
@@ -36,13 +37,18 @@ fid         One FID/KID evaluation as training runs it (the `metrics=fid` callba
             cold (empty temporary cache: loads the backbone, embeds --fid-real real images,
             generates and embeds --fid-fake images, computes FID and KID), warm (a new evaluation
             whose real features are cached) and repeat (the warm evaluation again: what every
-            later evaluation of a run costs). Real images/s = real / (cold - warm).
+            later evaluation of a run costs). Real images/s: the real images over the cold
+            evaluation's real side (its preparation less the backbone's loading); fake images/s:
+            the generated images over a repeat, FID and KID computation included.
 data        Images per second the training DataLoader of the data module delivers (the one
             Lightning iterates), alone and with the copy to the device, against images per
-            second training consumes (batch_size * n_critic per generator iteration).
+            second training consumes (batch_size * n_critic per generator iteration, at the
+            Lightning rates of the lightning section, or measured here when it did not run).
 
-Rounds alternate the measured variants (--rounds times) and medians are reported. CUDA is
-synchronised before every clock reading. --json writes every figure, each round included.
+Rounds alternate the measured variants (--rounds times, every other round in reverse order) and
+medians are reported; on a CPU shared with other work, differences of a few per cent are within
+the spread of the rounds. CUDA is synchronised before every clock reading. --json writes every
+figure, each round included.
 """
 
 from __future__ import annotations
@@ -74,17 +80,21 @@ from ganarena.module import GANModule, _weight_checksum
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("lightning", "profile", "constraints", "fid", "data")
 # What a normal run has, minus what is measured elsewhere or not at all (see the docstring).
+# The sample-grid and checkpoint callbacks stay, scheduled beyond the run: without a checkpoint
+# callback Lightning would add its own, which saves at every epoch end.
+NEVER = 10**9
 RUN_OVERRIDES = [
     "run_name=benchmark",
     "logger=csv",
     "metrics=none",
-    "~callbacks.samples",
-    "~callbacks.checkpoint",
+    f"callbacks.samples.every_n_iterations={NEVER}",
+    f"callbacks.checkpoint.every_n_train_steps={NEVER}",
+    "callbacks.checkpoint.save_last=false",
     "+trainer.enable_model_summary=false",
 ]
 NOISE_SEED = 1234
 DEFAULTS = {
-    "cpu": {"iterations": 5, "warmup": 1, "fid_real": 64, "fid_fake": 32},
+    "cpu": {"iterations": 8, "warmup": 2, "fid_real": 64, "fid_fake": 32},
     "cuda": {"iterations": 200, "warmup": 20, "fid_real": 10_000, "fid_fake": 10_000},
 }
 PROFILE_VARIANTS = {
@@ -384,7 +394,8 @@ def run_lightning_section(args, results: dict) -> None:
             flush=True,
         )
         if not report["equal"]:
-            raise SystemExit(f"the plain loop does not do the work of the Lightning step for {preset}: {report}")
+            # Reported rather than fatal: a device whose kernels are not reproducible must not cost the other figures.
+            print(f"  WARNING: the plain loop did not end where Lightning ended for {preset}: {report}", flush=True)
 
     measure = {"lightning": lightning_seconds, "plain": plain_seconds}
     runs: dict[str, dict[str, list[float]]] = {p: {"lightning": [], "plain": []} for p in args.presets}
@@ -483,11 +494,12 @@ def build_fid_evaluation(args, cache_dir: str):
 
 
 class StopWatch:
-    """Wraps methods of an object so that every call's duration is recorded under a name."""
+    """Times every call of the methods it wraps, until the `with` block ends and unwraps them."""
 
     def __init__(self, device: torch.device):
         self.device = device
         self.seconds: dict[str, float] = {}
+        self._wrapped: list[tuple[object, str]] = []
 
     def wrap(self, owner, method: str, name: str) -> None:
         original = getattr(owner, method)
@@ -501,16 +513,24 @@ class StopWatch:
             return result
 
         setattr(owner, method, timed)
+        self._wrapped.append((owner, method))
+
+    def __enter__(self) -> StopWatch:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        for owner, method in reversed(self._wrapped):
+            delattr(owner, method)  # the class's method shows through again
 
 
 def timed_evaluation(evaluation, generator, datamodule, device: torch.device) -> dict[str, float]:
     """Seconds of one `evaluation.run` ("total"), and of what it prepares on its first call ("prepare",
     within it the backbone's loading or training, "backbone")."""
-    watch = StopWatch(device)
-    watch.wrap(evaluation, "prepare", "prepare")
-    watch.wrap(evaluation.backbone, "prepare", "backbone")
-    watch.wrap(evaluation, "run", "total")
-    evaluation.run(generator, datamodule, device)
+    with StopWatch(device) as watch:
+        watch.wrap(evaluation, "prepare", "prepare")
+        watch.wrap(evaluation.backbone, "prepare", "backbone")
+        watch.wrap(evaluation, "run", "total")
+        evaluation.run(generator, datamodule, device)
     return watch.seconds
 
 
@@ -639,12 +659,13 @@ def print_summary(results: dict) -> None:
     )
     if "lightning" in results:
         print("\nLightning overhead (generator iterations/s)")
-        print(f"  {'preset':32s} {'batch x n_critic':>16s} {'lightning':>10s} {'plain':>10s} {'ratio':>7s}")
+        print(f"  {'preset':32s} {'batch x n_critic':>16s} {'lightning':>10s} {'plain':>10s} {'ratio':>7s}  same work")
         for preset, row in results["lightning"].items():
             shape = f"{row['batch_size']} x {row['n_critic']}"
+            same_work = "yes" if results["equivalence"][preset]["equal"] else "NO"
             print(
                 f"  {preset:32s} {shape:>16s} {row['lightning_it_per_s']:10.3f} {row['plain_it_per_s']:10.3f}"
-                f" {row['ratio_lightning_to_plain']:7.3f}"
+                f" {row['ratio_lightning_to_plain']:7.3f}  {same_work}"
             )
     for preset, variants in results.get("profile", {}).items():
         print(f"\nWhere Lightning's time goes: {preset}")
@@ -681,9 +702,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    parser.add_argument("--iterations", type=int, help="timed generator iterations per round (cpu 20, cuda 200)")
-    parser.add_argument("--warmup", type=int, help="untimed iterations before each window (cpu 3, cuda 20)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, help="timed generator iterations per round (cpu 8, cuda 200)")
+    parser.add_argument("--warmup", type=int, help="untimed iterations before each window (cpu 2, cuda 20)")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--presets", nargs="+", default=["experiment=gan_qp", "experiment=wgan_gp"])
     parser.add_argument("--profile-presets", nargs="+", help="presets of the profile section (the first preset)")
     parser.add_argument("--no-progress-bar", action="store_true", help="time Lightning without its progress bar")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import REPO
 
@@ -21,6 +22,15 @@ def load_benchmark():
 
 
 benchmark = load_benchmark()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a CPU shared with other work, a second one mostly waits for its core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize(
@@ -89,9 +99,10 @@ def test_tiny_run_of_every_section_reports_positive_finite_figures(tmp_path):
     command = [
         sys.executable,
         str(REPO / "scripts" / "benchmark_speed.py"),
-        "--iterations=2",
-        "--warmup=1",
+        "--iterations=1",
+        "--warmup=0",
         "--rounds=1",
+        "--threads=1",
         f"--presets={preset}",
         "--constraints",
         "none",
