@@ -33,6 +33,11 @@ def cache_path(cache_dir: Path, reference_id: str, backbone_id: str, num_real: i
     return Path(cache_dir) / "real_features" / f"{reference_id}__{backbone_id}__n{num_real}.pt"
 
 
+def reference_order(available: int) -> Tensor:
+    """The fixed order of a reference set's images: a subset of `count` images is its first `count`."""
+    return torch.randperm(available, generator=torch.Generator().manual_seed(SUBSET_SEED))
+
+
 def real_features(
     backbone,
     datamodule,
@@ -58,7 +63,7 @@ def real_features(
 
     index = torch.arange(available)
     if count < available:
-        index = torch.randperm(available, generator=torch.Generator().manual_seed(SUBSET_SEED))[:count]
+        index = reference_order(available)[:count]
     share = index[rank_share(count, rank, world)].tolist()
     rank_zero_info(f"metrics: embedding {count} real images with {backbone.id} (cached afterwards in {path})")
     # A private generator: iterating a DataLoader otherwise draws its seed from the global random state.
