@@ -268,18 +268,17 @@ def plain_seconds(overrides: list[str], args, iterations: int, finite_check: boo
         datamodule = instantiate(cfg.data)
         loop = PlainLoop(build_module(cfg, datamodule.shape), args.device, finite_check)
         datamodule.setup("fit")
-        batches = endless_batches(datamodule.train_dataloader())
-        stop = args.warmup + iterations
-        for index in range(stop + 1):
-            batch = next(batches).to(args.device, non_blocking=True)
-            if index in (args.warmup, stop):
-                synchronize(args.device)
-                if index == args.warmup:
-                    started = time.perf_counter()
-                else:
-                    return time.perf_counter() - started
+        batches = (batch.to(args.device, non_blocking=True) for batch in endless_batches(datamodule.train_dataloader()))
+        for _ in range(args.warmup):
+            loop.iteration(next(batches))
+        batch = next(batches)
+        synchronize(args.device)
+        started = time.perf_counter()
+        for _ in range(iterations):
             loop.iteration(batch)
-    raise AssertionError("unreachable")
+            batch = next(batches)
+        synchronize(args.device)
+        return time.perf_counter() - started
 
 
 def preset_overrides(preset: str) -> list[str]:
@@ -531,11 +530,13 @@ class StopWatch:
 
 
 def timed_evaluation(evaluation, generator, datamodule, device: torch.device) -> dict[str, float]:
-    """Seconds of one `evaluation.run` ("total"), and of what it prepares on its first call ("prepare",
-    within it the backbone's loading or training, "backbone")."""
+    """Seconds of one `evaluation.run` ("total"), of what it prepares on its first call ("prepare",
+    within it the backbone's loading or training, "backbone") and of FID and KID from the features
+    ("compute")."""
     with StopWatch(device) as watch:
         watch.wrap(evaluation, "prepare", "prepare")
         watch.wrap(evaluation.backbone, "prepare", "backbone")
+        watch.wrap(evaluation, "compute", "compute")
         watch.wrap(evaluation, "run", "total")
         evaluation.run(generator, datamodule, device)
     return watch.seconds
@@ -573,6 +574,7 @@ def run_fid_section(args, results: dict) -> None:
         "repeat_s": median("repeat", "total"),
         "ratio_cold_to_warm": median("cold", "total") / median("warm", "total"),
         "backbone_load_s": median("warm", "backbone"),
+        "fid_kid_compute_s": median("repeat", "compute"),
         "real_side_s": real_side,
         "real_images_per_s": num_real / real_side,
         "fake_images_per_s": num_fake / median("repeat", "total"),
@@ -688,13 +690,20 @@ def print_summary(results: dict) -> None:
     if "fid" in results:
         fid = results["fid"]
         print(f"\nFID evaluation ({fid['backbone']}, {fid['num_real']} real / {fid['num_fake']} fake images)")
-        print(f"  cold cache {fid['cold_s']:.2f} s, cached real features {fid['warm_s']:.2f} s", end="")
-        print(f" (backbone loading {fid['backbone_load_s']:.2f} s), later evaluations {fid['repeat_s']:.2f} s;")
-        print(f"  cold / cached {fid['ratio_cold_to_warm']:.2f}")
-        print(
-            f"  real images read+embedded+cached {fid['real_images_per_s']:.1f}/s,"
-            f" fake images generated+embedded (FID/KID included) {fid['fake_images_per_s']:.1f}/s"
-        )
+        rows = [
+            ("cold cache", f"{fid['cold_s']:8.2f} s", ""),
+            ("cached real features", f"{fid['warm_s']:8.2f} s", f"loading the backbone {fid['backbone_load_s']:.2f} s"),
+            (
+                "later evaluations",
+                f"{fid['repeat_s']:8.2f} s",
+                f"FID and KID from features {fid['fid_kid_compute_s']:.2f} s",
+            ),
+            ("cold / cached", f"{fid['ratio_cold_to_warm']:8.2f}  ", ""),
+            ("real images/s", f"{fid['real_images_per_s']:8.1f}  ", "read, embedded, cached"),
+            ("generated images/s", f"{fid['fake_images_per_s']:8.1f}  ", "generated, embedded, FID/KID included"),
+        ]
+        for label, figure, note in rows:
+            print(f"  {label:22s} {figure}  {f'({note})' if note else ''}".rstrip())
     if "data" in results:
         print("\nData loader vs training (images/s)")
         print(f"  {'preset':32s} {'loader':>10s} {'+ copy':>10s} {'training':>10s} {'ratio':>7s}")
