@@ -9,9 +9,9 @@ Every run is built from the real Hydra config (conf/train.yaml, as src/train.py 
 with the CSV logger only (no W&B) and no evaluations (metrics=none: FID has its own section).
 The sample-grid and checkpoint callbacks keep their per-iteration checks but are scheduled
 beyond the run, so no picture or checkpoint is written (a normal run writes one every few
-hundred iterations). Kept as in a normal run: the preemption callback, `log_dict` every
-iteration with the CSV written every `log_every_n_steps`, the per-iteration reduction and
-non-finite check of GANModule, and the progress bar (rendered into /dev/null: its formatting is
+hundred iterations). Kept as in a normal run: the preemption callback, the per-iteration
+reduction and non-finite check of GANModule with the losses logged every `log_every_n_steps`,
+and the progress bar (rendered into /dev/null: its formatting is
 timed, a terminal's drawing is not; --no-progress-bar drops it).
 A preset is a list of config overrides in one string ("experiment=wgan_gp data=mnist").
 
@@ -28,8 +28,9 @@ lightning   Generator iterations per second of GANModule under `lightning.Traine
             the ratio lightning / plain is everything the Trainer and the module add. Before
             timing, `equivalence_report` proves for each preset that both do the same work.
 profile     Where Lightning's extra time goes, for --profile-presets: the same window with the
-            progress bar off, then also `log_dict` off, then also the per-iteration reduction and
-            non-finite check off; and the plain loop with that check added (one host sync).
+            progress bar off, then also logging off, then also the per-iteration reduction and
+            non-finite check off; and the plain loop with that check (`FiniteGuard`) added, as the
+            module runs it and with the host waiting for its result every iteration.
 constraints Seconds per generator iteration (Lightning, as above) with each of --constraints on
             the same loss, n_critic and network (--constraint-base; the critic normalisation is
             pinned so that every constraint trains the same critic), as ratios to the first.
@@ -75,6 +76,7 @@ from torch import Tensor
 
 import ganarena  # noqa: F401  (registers gan_ddp and the config resolvers)
 from ganarena.experiment import build_evaluations, build_module, build_run
+from ganarena.finite_guard import FiniteGuard
 from ganarena.module import GANModule, _weight_checksum
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,9 +102,10 @@ DEFAULTS = {
 PROFILE_VARIANTS = {
     "lightning": {},
     "no progress bar": {"progress_bar": False},
-    "+ no log_dict": {"progress_bar": False, "logging": False},
+    "+ no logging": {"progress_bar": False, "logging": False},
     "+ no finite check": {"progress_bar": False, "logging": False, "finite_check": False},
     "plain + finite check": {"plain": True, "finite_check": True},
+    "plain + finite check, host waits": {"plain": True, "finite_check": True, "deferred": False},
     "plain": {"plain": True},
 }
 
@@ -115,11 +118,11 @@ class PlainLoop:
 
     It takes the module's own networks, loss, constraints and optimiser factories, and repeats
     `GANModule.training_step` update for update: one critic update per real chunk (fresh noise),
-    then one generator update on the last chunk. `finite_check` adds what the module does after
-    every iteration: the loss and weight-checksum reduction and one host sync on its result.
+    then one generator update on the last chunk. `finite_guard` adds what the module does after
+    every iteration: the losses and weight checksums handed to a `FiniteGuard`.
     """
 
-    def __init__(self, module: GANModule, device: torch.device | str, finite_check: bool = False):
+    def __init__(self, module: GANModule, device: torch.device | str, finite_guard: FiniteGuard | None = None):
         self.device = torch.device(device)
         self.generator = module.generator.to(self.device).train()
         self.critic = module.critic.to(self.device).train()
@@ -128,7 +131,8 @@ class PlainLoop:
         self.n_critic = module.n_critic
         self.generator_optimizer = module.generator_optimizer(self.generator.parameters())
         self.critic_optimizer = module.critic_optimizer(self.critic.parameters())
-        self.finite_check = finite_check
+        self.finite_guard = finite_guard
+        self.iterations = 0
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.generator.latent_dim, device=self.device)
@@ -137,15 +141,15 @@ class PlainLoop:
         real_batches = batch.chunk(self.n_critic)
         critic_losses = [self.critic_update(real) for real in real_batches]
         generator_loss = self.generator_update(real_batches[-1])
-        if self.finite_check:
-            checks = [
-                torch.stack(critic_losses).mean(),
-                generator_loss,
-                _weight_checksum(self.generator),
-                _weight_checksum(self.critic),
-            ]
-            if not bool(torch.isfinite(torch.stack(checks)).all()):
-                raise FloatingPointError("a loss or weight of the plain loop is not finite")
+        if self.finite_guard is not None:
+            self.iterations += 1
+            checks = {
+                "critic_loss": torch.stack(critic_losses).mean(),
+                "generator_loss": generator_loss,
+                "generator weights": _weight_checksum(self.generator),
+                "critic weights": _weight_checksum(self.critic),
+            }
+            self.finite_guard.submit(self.iterations, checks)
 
     def critic_update(self, real: Tensor) -> Tensor:
         with torch.no_grad():
@@ -252,21 +256,30 @@ def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict
         datamodule, module, trainer = build_run(cfg)
         if not variant.get("logging", True):
             switch_off(module, "log_dict", lambda *_args, **_kwargs: None)
+            module.finite_guard.on_checked = None
         if not variant.get("finite_check", True):
-            switch_off(module, "_global_means_checked_finite", lambda logs: logs)
+            switch_off(module, "_submit_readings", lambda logs: None)
         clock = WindowClock(args.warmup, stop, args.device)
         trainer.callbacks.append(clock)
         quiet_fit(trainer, module, datamodule)
         return clock.seconds
 
 
-def plain_seconds(overrides: list[str], args, iterations: int, finite_check: bool = False) -> float:
-    """Seconds for `iterations` iterations of PlainLoop after warm-up, over the same window as Lightning's."""
+def plain_seconds(overrides: list[str], args, iterations: int, variant: dict[str, bool] | None = None) -> float:
+    """Seconds for `iterations` iterations of PlainLoop after warm-up, over the same window as Lightning's.
+
+    variant: finite_check adds GANModule's `FiniteGuard` (deferred=False: checked at once, so on
+    a GPU the host waits for the device every iteration).
+    """
+    variant = variant or {}
+    guard = None
+    if variant.get("finite_check"):
+        guard = FiniteGuard(advice=lambda: "the plain loop stopped.", deferred=variant.get("deferred"))
     with tempfile.TemporaryDirectory(prefix="benchmark_speed_") as output_dir:
         cfg = compose_run(overrides, output_dir, args.device)
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
-        loop = PlainLoop(build_module(cfg, datamodule.shape), args.device, finite_check)
+        loop = PlainLoop(build_module(cfg, datamodule.shape), args.device, guard)
         datamodule.setup("fit")
         batches = (batch.to(args.device, non_blocking=True) for batch in endless_batches(datamodule.train_dataloader()))
         for _ in range(args.warmup):
@@ -444,7 +457,7 @@ def run_profile_section(args, results: dict) -> None:
             for name in in_round_order(list(PROFILE_VARIANTS), round_index):
                 variant = PROFILE_VARIANTS[name]
                 if variant.get("plain"):
-                    measured = plain_seconds(overrides, args, args.iterations, variant.get("finite_check", False))
+                    measured = plain_seconds(overrides, args, args.iterations, variant)
                 else:
                     measured = lightning_seconds(overrides, args, args.iterations, variant)
                 seconds[name].append(measured)

@@ -14,10 +14,10 @@ from ganarena.checkpointing import read_checkpoint
 from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
 from ganarena.experiment import build_run
+from ganarena.finite_guard import NonFiniteError
 from ganarena.fit import train
 from ganarena.loggers import wandb_logger
 from ganarena.losses import NonSaturatingLoss
-from ganarena.module import NonFiniteError
 from ganarena.validation import DubiousConfigWarning, check_config
 
 TOY = [*FAST, "data=ring8", *TINY_MLP]
@@ -75,6 +75,20 @@ def test_non_finite_value_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     assert checkpoint["iteration"] == 2  # written at iteration 2, never overwritten by iteration 3
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())
     assert sorted(p.name for p in last.parent.iterdir()) == ["iter_000002.ckpt", "last.ckpt"]
+
+
+def test_deferred_check_still_keeps_the_broken_iteration_out_of_checkpoints(tmp_path):
+    """As on a GPU: the NaN of iteration 3 is read late, but before iteration 3's checkpoint is written."""
+    every_one = "callbacks.checkpoint.every_n_train_steps=1"
+    cfg = compose_config([*TOY, "trainer.max_steps=6", "n_critic=1", every_one], tmp_path)
+    datamodule, module, trainer = build_run(cfg)
+    module.loss = NaNGeneratorLossFrom(bad_call=3)
+    module.finite_guard.deferred = True
+    with pytest.raises(NonFiniteError, match=r"^iteration 3: train/generator_loss = nan"):
+        trainer.fit(module, datamodule=datamodule)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert read_checkpoint(last)["iteration"] == 2
+    assert sorted(p.name for p in last.parent.iterdir()) == ["iter_000001.ckpt", "iter_000002.ckpt", "last.ckpt"]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])

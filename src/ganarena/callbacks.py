@@ -55,6 +55,7 @@ class SampleGrid(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module) -> Path | None:
+        pl_module.finite_guard.confirm()  # on every rank: never draw broken weights
         if not trainer.is_global_zero or pl_module.iteration == self._last_drawn:
             return None
         self._last_drawn = pl_module.iteration

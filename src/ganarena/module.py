@@ -15,10 +15,14 @@ precision path as `LightningOptimizer.step`), so `trainer.global_step`, `trainer
 `self.iteration` is the module's own count of generator iterations, saved in checkpoints.
 
 Every iteration ends with one collective over the logged losses and a checksum of both
-networks' weights: it yields the global means that are logged and stops the run at once, on
-every rank, when any of them is NaN or infinite (`NonFiniteError`), before a checkpoint could
-store the broken state. Checkpoints also hold every rank's torch random state, so a resumed run
-draws the noise the uninterrupted run would have drawn.
+networks' weights: it yields the global means that are logged and, through `FiniteGuard`, stops
+the run on every rank when any of them is NaN or infinite (`NonFiniteError`): at once on a CPU,
+one iteration later on a GPU (so the device never waits for the host), and always before a
+checkpoint could store the broken state. The loggers get the checked means every
+`trainer.log_every_n_steps` iterations and the progress bar the latest, straight from the host
+copy the guard makes (Lightning's `self.log` of device tensors makes the host wait for the
+device on every call). Checkpoints also hold every rank's torch random state, so a
+resumed run draws the noise the uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -32,16 +36,13 @@ import torch
 from torch import Tensor, nn
 
 from ganarena.constraints import Constraint
-from ganarena.errors import ArenaError, ConfigError
+from ganarena.errors import ConfigError
+from ganarena.finite_guard import FiniteGuard
 from ganarena.losses import AdversarialLoss
 from ganarena.strategy import check_strategy
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 DEFAULT_OPTIMIZER: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-
-
-class NonFiniteError(ArenaError):
-    """A loss, penalty or weight became NaN or infinite; the message names it and the iteration."""
 
 
 class GANModule(L.LightningModule):
@@ -74,6 +75,7 @@ class GANModule(L.LightningModule):
         self.config = config
         self.iteration = 0
         self._random_states_to_restore: dict[str, list[Tensor]] | None = None
+        self.finite_guard = FiniteGuard(advice=self._stop_advice, on_checked=self._log_readings)
         # Networks as the training step calls them; a distributed strategy swaps in DDP wrappers.
         # Kept in a plain dict so the wrappers never enter the state dict.
         self.train_networks: dict[str, nn.Module] = {"generator": generator, "critic": critic}
@@ -112,11 +114,13 @@ class GANModule(L.LightningModule):
 
         logs = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
         logs["generator_loss"] = generator_loss
-        logs = self._global_means_checked_finite({f"train/{k}": v for k, v in logs.items()})
-        self.log_dict(logs, prog_bar=True)
+        self._submit_readings({f"train/{k}": v for k, v in logs.items()})
+        # Host tensors: Lightning reads progress-bar values every iteration, for free on the host.
+        shown = {name: self.finite_guard.latest.get(f"train/{name}") for name in ("critic_loss", "generator_loss")}
+        self.log_dict({name: value for name, value in shown.items() if value is not None}, prog_bar=True, logger=False)
 
-    def _global_means_checked_finite(self, logs: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Means of `logs` over all ranks; raises NonFiniteError if any of them or any weight is not finite."""
+    def _submit_readings(self, logs: dict[str, Tensor]) -> None:
+        """The means of `logs` over all ranks and both weight checksums, to the finite guard."""
         checks = {
             **logs,
             "generator weights": _weight_checksum(self.generator),
@@ -124,22 +128,25 @@ class GANModule(L.LightningModule):
         }
         # One reduction for everything: a NaN on any rank reaches every rank, so all stop together.
         values = self.trainer.strategy.reduce(torch.stack(list(checks.values())), reduce_op="mean")
-        finite = torch.isfinite(values)
-        if not bool(finite.all()):
-            readings = zip(checks, values.tolist(), finite.tolist(), strict=True)
-            broken = [f"{name} = {value:g}" for name, value, ok in readings if not ok]
-            raise NonFiniteError(
-                f"iteration {self.iteration}: {', '.join(broken)}. Training stopped before anything was saved;"
-                f" {self._last_checkpoint_note()} Lower the learning rates, add a Lipschitz constraint"
-                " or use a bounded loss, then resume or restart."
-            )
-        return dict(zip(logs, values[: len(logs)], strict=True))
+        self.finite_guard.submit(self.iteration, dict(zip(checks, values.unbind(), strict=True)))
 
-    def _last_checkpoint_note(self) -> str:
+    def _log_readings(self, iteration: int, readings: dict[str, Tensor]) -> None:
+        """Checked training means to the loggers, every `trainer.log_every_n_steps` iterations."""
+        every = self.trainer.log_every_n_steps
+        if not every or iteration % every:
+            return
+        metrics = {name: value.item() for name, value in readings.items() if name.startswith("train/")}
+        for logger in self.trainer.loggers:
+            # Lightning's step for training rows: the 0-based index of the iteration.
+            logger.log_metrics({"epoch": self.current_epoch, **metrics}, step=iteration - 1)
+
+    def _stop_advice(self) -> str:
         path = getattr(self.trainer.checkpoint_callback, "last_model_path", "")
-        if not path:
-            return "no checkpoint had been written yet."
-        return f"the last good checkpoint is {path}."
+        saved = f"the last good checkpoint is {path}." if path else "no checkpoint had been written yet."
+        return (
+            f"Training stopped before anything was saved; {saved} Lower the learning rates, add a"
+            " Lipschitz constraint or use a bounded loss, then resume or restart."
+        )
 
     def _critic_update(self, real: Tensor, optimizer) -> dict[str, Tensor]:
         critic = self.train_networks["critic"]
@@ -183,6 +190,7 @@ class GANModule(L.LightningModule):
         return loss.detach()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.finite_guard.confirm()
         checkpoint["iteration"] = self.iteration
         checkpoint["config"] = self.config
         checkpoint["random_states"] = self._gather_random_states()
@@ -207,6 +215,9 @@ class GANModule(L.LightningModule):
         if "cuda" in states and self.device.type == "cuda":
             torch.cuda.set_rng_state(states["cuda"][self.global_rank], self.device)
 
+    def on_train_end(self) -> None:
+        self.finite_guard.confirm()
+
     def _gather_random_states(self) -> dict[str, list[Tensor]]:
         """Every rank's torch generator states (CPU, and the rank's GPU when it has one)."""
         local = {"cpu": torch.get_rng_state()}
@@ -221,8 +232,12 @@ class GANModule(L.LightningModule):
 
 
 def _weight_checksum(network: nn.Module) -> Tensor:
-    """Sum of all weights: finite exactly when every weight is (barring overflow past 1e38)."""
-    return torch.stack([p.detach().sum() for p in network.parameters()]).sum().float()
+    """Sum of all weights' magnitudes: finite exactly when every weight is (barring overflow past 1e38).
+
+    One fused kernel per dtype and device rather than one reduction per parameter.
+    """
+    weights = [p.detach() for p in network.parameters()]
+    return torch.nn.utils.get_total_norm(weights, norm_type=1.0, foreach=True).float()
 
 
 def _no_closure() -> None:

@@ -142,6 +142,7 @@ class Evaluation(L.Callback):
         iteration = pl_module.iteration
         if iteration == self.last_evaluated:
             return None
+        pl_module.finite_guard.confirm()  # never score (or keep as best) broken weights
         values = self.run(pl_module.generator, trainer.datamodule, pl_module.device)
         self.last_evaluated = iteration
         logged = {f"val/{name}": value for name, value in values.items()}

@@ -1,0 +1,93 @@
+"""Stop training when a loss, penalty or weight turns NaN or infinite, without stalling a GPU.
+
+    guard = FiniteGuard(advice=lambda: "Lower the learning rates.")
+    guard.submit(iteration, {"train/critic_loss": loss, "critic weights": checksum})  # device scalars
+    guard.confirm()   # before a checkpoint is written or the generator is evaluated
+    guard.latest      # the last readings found finite, as host tensors
+
+`on_checked(iteration, readings)` receives every iteration's readings once they are found finite,
+on the host: a logger fed from there never makes the host wait for the device.
+
+Reading a value on the host makes the host wait until the device has computed it. On a CPU that
+costs nothing and every iteration is checked at once. On a GPU, waiting every iteration would
+leave the device idle while the host queues the next iteration (about 10 % of the speed of small
+networks), so the guard copies the readings to host memory asynchronously and checks them once
+the next iteration has been queued: training stops at most one iteration after the broken one,
+and the message names the broken one. `confirm()` waits for the pending readings, so nothing
+broken is ever saved or scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ganarena.errors import ArenaError
+
+
+class NonFiniteError(ArenaError):
+    """A loss, penalty or weight became NaN or infinite; the message names it and the iteration."""
+
+
+@dataclass
+class _Readings:
+    iteration: int
+    names: list[str]
+    values: Tensor  # on the host, or on its way there until `copied` has completed
+    copied: torch.cuda.Event | None
+
+
+class FiniteGuard:
+    def __init__(
+        self,
+        advice: Callable[[], str],
+        on_checked: Callable[[int, dict[str, Tensor]], None] | None = None,
+        deferred: bool | None = None,
+    ):
+        """`advice()` completes the error message: what was saved last and what to try.
+
+        `deferred`: check each iteration's readings after the next one is queued; by default
+        exactly when they are on a GPU.
+        """
+        self.advice = advice
+        self.on_checked = on_checked
+        self.deferred = deferred
+        self.latest: dict[str, Tensor] = {}
+        self._pending: _Readings | None = None
+
+    def submit(self, iteration: int, readings: dict[str, Tensor]) -> None:
+        """Queue one iteration's scalar readings; checks them now, or after the next submit when deferred."""
+        values = torch.stack(list(readings.values())).detach().float()
+        deferred = values.is_cuda if self.deferred is None else self.deferred
+        copied = None
+        if values.is_cuda:
+            values = values.to("cpu", non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record()
+        earlier, self._pending = self._pending, _Readings(iteration, list(readings), values, copied)
+        if earlier is not None:
+            self._check(earlier)
+        if not deferred:
+            self.confirm()
+
+    def confirm(self) -> None:
+        """Check the pending readings now; raises NonFiniteError if any is NaN or infinite."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._check(pending)
+
+    def _check(self, readings: _Readings) -> None:
+        if readings.copied is not None:
+            readings.copied.synchronize()
+        finite = torch.isfinite(readings.values)
+        if not bool(finite.all()):
+            self._pending = None
+            values = zip(readings.names, readings.values.tolist(), finite.tolist(), strict=True)
+            broken = ", ".join(f"{name} = {value:g}" for name, value, ok in values if not ok)
+            raise NonFiniteError(f"iteration {readings.iteration}: {broken}. {self.advice()}")
+        self.latest = dict(zip(readings.names, readings.values.unbind(), strict=True))
+        if self.on_checked is not None:
+            self.on_checked(readings.iteration, self.latest)
