@@ -64,8 +64,8 @@ class GeneratorOnFirstChunk(benchmark.PlainLoop):
 class NoConstraintStep(benchmark.PlainLoop):
     """Forgets to clip the critic after its steps."""
 
-    def __init__(self, module, device, finite_check=False):
-        super().__init__(module, device, finite_check)
+    def __init__(self, module, device, finite_guard=None):
+        super().__init__(module, device, finite_guard)
         self.constraints = []
 
 

@@ -1,10 +1,14 @@
 """FiniteGuard: broken readings stop training, at once or one iteration late, and are never missed."""
 
+import csv
 import math
 
+import lightning as L
 import pytest
 import torch
 
+from conftest import FAST, TINY_MLP, compose_config
+from ganarena.experiment import build_run
 from ganarena.finite_guard import FiniteGuard, NonFiniteError
 
 ADVICE = "Nothing was saved."
@@ -62,3 +66,21 @@ def test_gpu_readings_are_deferred_by_default():
     guard, raised_at = deferred_run("cuda", deferred=None)
     assert raised_at == [3]
     assert guard.latest["train/critic_loss"].device.type == "cpu"
+
+
+def logged_rows(tmp_path, deferred: bool) -> list[dict[str, str]]:
+    overrides = [*FAST, "data=ring8", *TINY_MLP, "trainer.max_steps=5", "trainer.log_every_n_steps=1"]
+    cfg = compose_config(overrides, tmp_path)
+    L.seed_everything(cfg.seed)
+    datamodule, module, trainer = build_run(cfg)
+    module.finite_guard.deferred = deferred
+    trainer.fit(module, datamodule=datamodule)
+    with open(tmp_path / "csv" / "metrics.csv", newline="") as file:
+        return [{k: v for k, v in row.items() if k == "step" or k.startswith("train/")} for row in csv.DictReader(file)]
+
+
+def test_deferred_readings_are_logged_at_their_own_iteration(tmp_path):
+    """The logs of a run checked one iteration late, as on a GPU, equal those of a run checked at once."""
+    at_once, deferred = logged_rows(tmp_path / "at_once", False), logged_rows(tmp_path / "deferred", True)
+    assert [row["step"] for row in at_once if row["train/critic_loss"]] == ["0", "1", "2", "3", "4"]
+    assert deferred == at_once
