@@ -11,8 +11,8 @@ The sample-grid and checkpoint callbacks keep their per-iteration checks but are
 beyond the run, so no picture or checkpoint is written (a normal run writes one every few
 hundred iterations). Kept as in a normal run: the preemption callback, the per-iteration
 reduction and non-finite check of GANModule with the losses logged every `log_every_n_steps`,
-and the progress bar (rendered into /dev/null: its formatting is
-timed, a terminal's drawing is not; --no-progress-bar drops it).
+and the progress bar (rendered into /dev/null: its formatting is timed, a terminal's drawing is
+not; --no-progress-bar drops it).
 A preset is a list of config overrides in one string ("experiment=wgan_gp data=mnist").
 
 Sections (--sections; all by default):
