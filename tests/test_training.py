@@ -95,6 +95,35 @@ def test_an_iteration_is_n_critic_updates_on_fresh_batches_then_one_generator_up
     assert all(s["step"].item() == 12 for s in critic_opt.state.values())
 
 
+class ProgressBarRecorder(L.Callback):
+    """After every iteration: the progress bar's losses, and the module's latest checked readings."""
+
+    def __init__(self):
+        self.shown: list[dict[str, float]] = []
+        self.checked: list[dict[str, float]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.shown.append(dict(trainer.progress_bar_metrics))
+        latest = pl_module.finite_guard.latest
+        self.checked.append({name: latest[f"train/{name}"].item() for name in ("critic_loss", "generator_loss")})
+
+
+def test_progress_bar_shows_the_checked_losses_at_the_loggers_pace(tmp_path):
+    cfg = compose_config([*FAST, "data=ring8", *TINY_MLP, "trainer.max_steps=7", "trainer.log_every_n_steps=3"], tmp_path)
+    L.seed_everything(0)
+    datamodule, module, trainer = build_run(cfg)
+    recorder = ProgressBarRecorder()
+    trainer.callbacks.append(recorder)
+    trainer.fit(module, datamodule=datamodule)
+
+    losses = [{k: v for k, v in shown.items() if k in ("critic_loss", "generator_loss")} for shown in recorder.shown]
+    assert losses[:2] == [{}, {}]
+    # Shown at iterations 3 and 6 and kept until the next showing; the losses move in between.
+    assert losses[2:5] == [recorder.checked[2]] * 3
+    assert losses[5:7] == [recorder.checked[5]] * 2
+    assert recorder.checked[2] != recorder.checked[5] != recorder.checked[6]
+
+
 def test_optimizers_follow_their_own_config(tmp_path):
     module, trainer, _ = fit(
         ["data=ring8", *TINY_MLP, "optim.critic.lr=4e-4", "optim.generator.lr=1e-4", "optim.critic.betas=[0.0,0.9]"],

@@ -19,9 +19,9 @@ networks' weights: it yields the global means that are logged and, through `Fini
 the run on every rank when any of them is NaN or infinite (`NonFiniteError`): at once on a CPU,
 one iteration later on a GPU (so the device never waits for the host), and always before a
 checkpoint could store the broken state. The loggers get the checked means every
-`trainer.log_every_n_steps` iterations and the progress bar the latest, straight from the host
-copy the guard makes (Lightning's `self.log` of device tensors makes the host wait for the
-device on every call). Checkpoints also hold every rank's torch random state, so a
+`trainer.log_every_n_steps` iterations, and the progress bar the latest at the same pace, straight
+from the host copy the guard makes (Lightning's `self.log` of device tensors makes the host wait
+for the device, and every call costs host time). Checkpoints also hold every rank's torch random state, so a
 resumed run draws the noise the uninterrupted run would have drawn.
 """
 
@@ -115,7 +115,15 @@ class GANModule(L.LightningModule):
         logs = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
         logs["generator_loss"] = generator_loss
         self._submit_readings({f"train/{k}": v for k, v in logs.items()})
-        # Host tensors: Lightning reads progress-bar values every iteration, for free on the host.
+        if self.iteration % max(self.trainer.log_every_n_steps, 1) == 0:
+            self._show_in_progress_bar()
+
+    def _show_in_progress_bar(self) -> None:
+        """The latest checked losses, as host tensors, to the progress bar, which keeps them until the next call.
+
+        At the loggers' pace rather than every iteration: each `self.log` call costs about a
+        millisecond of host time, as much as a small network's whole iteration.
+        """
         shown = {name: self.finite_guard.latest.get(f"train/{name}") for name in ("critic_loss", "generator_loss")}
         self.log_dict({name: value for name, value in shown.items() if value is not None}, prog_bar=True, logger=False)
 
@@ -234,10 +242,12 @@ class GANModule(L.LightningModule):
 def _weight_checksum(network: nn.Module) -> Tensor:
     """Sum of all weights' magnitudes: finite exactly when every weight is (barring overflow past 1e38).
 
-    One fused kernel per dtype and device rather than one reduction per parameter.
+    One fused kernel for all parameters rather than one reduction each: this runs every iteration,
+    and `torch.nn.utils.get_total_norm` spends more host time sorting the tensors by device and
+    dtype than the kernels take for a small network (a network's parameters share both).
     """
-    weights = [p.detach() for p in network.parameters()]
-    return torch.nn.utils.get_total_norm(weights, norm_type=1.0, foreach=True).float()
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm(list(network.parameters()), 1)).sum().float()
 
 
 def _no_closure() -> None:
