@@ -109,7 +109,8 @@ class ProgressBarRecorder(L.Callback):
 
 
 def test_progress_bar_shows_the_checked_losses_at_the_loggers_pace(tmp_path):
-    cfg = compose_config([*FAST, "data=ring8", *TINY_MLP, "trainer.max_steps=7", "trainer.log_every_n_steps=3"], tmp_path)
+    overrides = [*FAST, "data=ring8", *TINY_MLP, "trainer.max_steps=7", "trainer.log_every_n_steps=3"]
+    cfg = compose_config(overrides, tmp_path)
     L.seed_everything(0)
     datamodule, module, trainer = build_run(cfg)
     recorder = ProgressBarRecorder()
