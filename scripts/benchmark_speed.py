@@ -26,7 +26,9 @@ lightning   Generator iterations per second of GANModule under `lightning.Traine
             --warmup + --iterations has its batch: it holds whole iterations, data fetching and
             host-to-device copies included. The plain loop logs nothing and checks nothing, so
             the ratio lightning / plain is everything the Trainer and the module add. Before
-            timing, `equivalence_report` proves for each preset that both do the same work.
+            timing, `equivalence_report` proves for each preset that both do the same work;
+            where the two differ, it also reports how far gradients that differ by float32
+            rounding alone drift apart (`RoundingNoisePlainLoop`), for scale.
 profile     Where Lightning's extra time goes, for --profile-presets: the same window with the
             progress bar off, then also logging off, then also the per-iteration reduction and
             non-finite check off; and the plain loop with that check (`FiniteGuard`) added, as the
@@ -65,6 +67,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +182,30 @@ class PlainLoop:
         loss.backward()
         self.generator_optimizer.step()
         return loss.detach()
+
+
+class RoundingNoisePlainLoop(PlainLoop):
+    """PlainLoop whose every weight gradient is off by float32 rounding: a relative error of about 1e-7.
+
+    A yardstick for the equivalence check on devices whose kernels do not reproduce their sums
+    bit for bit (GPU reductions and atomics): how far two runs of the same work drift apart
+    when only the last bits of their gradients differ. Adam's first steps are nearly
+    lr * sign(gradient), so a weight whose gradient is close to zero moves by about lr one way
+    or the other on a rounding difference alone.
+    """
+
+    def __init__(self, module: GANModule, device: torch.device | str, finite_guard: FiniteGuard | None = None):
+        super().__init__(module, device, finite_guard)
+        # Its own generator: the training's noise draws must not shift.
+        rounding = torch.Generator(self.device).manual_seed(0)
+        for parameter in [*self.generator.parameters(), *self.critic.parameters()]:
+            parameter.register_hook(partial(with_rounding_noise, rounding=rounding))
+
+
+def with_rounding_noise(gradient: Tensor, rounding: torch.Generator) -> Tensor:
+    """`gradient` times 1 + e, e drawn from N(0, 2^-23): a relative error the size of float32's last bit."""
+    noise = torch.randn(gradient.shape, generator=rounding, device=gradient.device, dtype=gradient.dtype)
+    return gradient * (1 + 2.0**-23 * noise)
 
 
 def endless_batches(loader) -> Iterator[Tensor]:
@@ -415,6 +442,15 @@ def run_lightning_section(args, results: dict) -> None:
         if not report["equal"]:
             # Reported rather than fatal: a device whose kernels are not reproducible must not cost the other figures.
             print(f"  WARNING: the plain loop did not end where Lightning ended for {preset}: {report}", flush=True)
+            yardstick = equivalence_report(
+                preset_overrides(preset), args.device, iterations=2, plain_loop=RoundingNoisePlainLoop
+            )
+            report["rounding_noise_difference"] = yardstick["max_abs_difference"]
+            print(
+                f"  for scale: gradients off by float32 rounding alone end {yardstick['max_abs_difference']:.3g}"
+                " apart on this device",
+                flush=True,
+            )
 
     measure = {"lightning": lightning_seconds, "plain": plain_seconds}
     runs: dict[str, dict[str, list[float]]] = {p: {"lightning": [], "plain": []} for p in args.presets}

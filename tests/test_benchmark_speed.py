@@ -81,6 +81,21 @@ def test_the_check_notices_a_loop_that_does_other_work(preset, faulty_loop):
     assert not report["equal"]
 
 
+def test_rounding_noise_loop_changes_only_the_last_bits_of_the_gradients():
+    """The GPU yardstick: every gradient off by about float32 rounding, the training's own draws untouched."""
+    noisy = benchmark.equivalence_report(
+        ["experiment=wgan_gp", *TINY_DCGAN], "cpu", iterations=2, plain_loop=benchmark.RoundingNoisePlainLoop
+    )
+    assert noisy["same_batches"] and noisy["initial_difference"] == 0
+    # Exactly equal without the noise (test above); with it the runs part, by far less than training moves.
+    assert 0 < noisy["max_abs_difference"] < noisy["max_weight_change"] / 10
+
+    gradient = torch.randn(10_000)
+    noisy_gradient = benchmark.with_rounding_noise(gradient, rounding=torch.Generator().manual_seed(0))
+    relative = (noisy_gradient - gradient).abs() / gradient.abs()
+    assert 0 < relative.median() < 2e-7 and relative.max() < 1e-6
+
+
 def finite_numbers(node):
     """Every number in a JSON tree (bools and the round-by-round lists included)."""
     if isinstance(node, dict):
