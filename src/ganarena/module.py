@@ -19,10 +19,10 @@ networks' weights: it yields the global means that are logged and, through `Fini
 the run on every rank when any of them is NaN or infinite (`NonFiniteError`): at once on a CPU,
 one iteration later on a GPU (so the device never waits for the host), and always before a
 checkpoint could store the broken state. The loggers get the checked means every
-`trainer.log_every_n_steps` iterations, and the progress bar the latest at the same pace, straight
-from the host copy the guard makes (Lightning's `self.log` of device tensors makes the host wait
-for the device, and every call costs host time). Checkpoints also hold every rank's torch random state, so a
-resumed run draws the noise the uninterrupted run would have drawn.
+`trainer.log_every_n_steps` iterations, and the progress bar the latest at the same pace,
+straight from the host copy the guard makes (Lightning's `self.log` of device tensors makes the
+host wait for the device, and every call costs host time). Checkpoints also hold every rank's
+torch random state, so a resumed run draws the noise the uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
