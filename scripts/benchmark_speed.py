@@ -80,7 +80,8 @@ from torch import Tensor
 import ganarena  # noqa: F401  (registers gan_ddp and the config resolvers)
 from ganarena.experiment import build_evaluations, build_module, build_run
 from ganarena.finite_guard import FiniteGuard
-from ganarena.module import GANModule, _weight_checksum
+from ganarena.module import GANModule
+from ganarena.monitor import training_monitor, weight_checksum
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("lightning", "profile", "constraints", "fid", "data")
@@ -149,8 +150,8 @@ class PlainLoop:
             checks = {
                 "critic_loss": torch.stack(critic_losses).mean(),
                 "generator_loss": generator_loss,
-                "generator weights": _weight_checksum(self.generator),
-                "critic weights": _weight_checksum(self.critic),
+                "generator weights": weight_checksum(self.generator),
+                "critic weights": weight_checksum(self.critic),
             }
             self.finite_guard.submit(self.iterations, checks)
 
@@ -281,11 +282,12 @@ def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict
         cfg = compose_run([*overrides, f"trainer.max_steps={stop + 1}"], output_dir, args.device, progress_bar)
         L.seed_everything(cfg.seed, workers=True)
         datamodule, module, trainer = build_run(cfg)
+        monitor = training_monitor(trainer)
         if not variant.get("logging", True):
             switch_off(module, "log_dict", lambda *_args, **_kwargs: None)
-            module.finite_guard.on_checked = None
+            monitor.guard.on_checked = None
         if not variant.get("finite_check", True):
-            switch_off(module, "_submit_readings", lambda logs: None)
+            trainer.callbacks.remove(monitor)
         clock = WindowClock(args.warmup, stop, args.device)
         trainer.callbacks.append(clock)
         quiet_fit(trainer, module, datamodule)

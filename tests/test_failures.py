@@ -18,6 +18,7 @@ from ganarena.finite_guard import NonFiniteError
 from ganarena.fit import train
 from ganarena.loggers import wandb_logger
 from ganarena.losses import NonSaturatingLoss
+from ganarena.monitor import training_monitor
 from ganarena.validation import DubiousConfigWarning, check_config
 
 TOY = [*FAST, "data=ring8", *TINY_MLP]
@@ -83,7 +84,7 @@ def test_deferred_check_still_keeps_the_broken_iteration_out_of_checkpoints(tmp_
     cfg = compose_config([*TOY, "trainer.max_steps=6", "n_critic=1", every_one], tmp_path)
     datamodule, module, trainer = build_run(cfg)
     module.loss = NaNGeneratorLossFrom(bad_call=3)
-    module.finite_guard.deferred = True
+    training_monitor(trainer).guard.deferred = True
     with pytest.raises(NonFiniteError, match=r"^iteration 3: train/generator_loss = nan"):
         trainer.fit(module, datamodule=datamodule)
     last = tmp_path / "checkpoints" / "last.ckpt"

@@ -10,6 +10,7 @@ import torch
 from conftest import FAST, TINY_MLP, compose_config
 from ganarena.experiment import build_run
 from ganarena.finite_guard import FiniteGuard, NonFiniteError
+from ganarena.monitor import training_monitor
 
 ADVICE = "Nothing was saved."
 
@@ -73,7 +74,7 @@ def logged_rows(tmp_path, deferred: bool) -> list[dict[str, str]]:
     cfg = compose_config(overrides, tmp_path)
     L.seed_everything(cfg.seed)
     datamodule, module, trainer = build_run(cfg)
-    module.finite_guard.deferred = deferred
+    training_monitor(trainer).guard.deferred = deferred
     trainer.fit(module, datamodule=datamodule)
     with open(tmp_path / "csv" / "metrics.csv", newline="") as file:
         return [{k: v for k, v in row.items() if k == "step" or k.startswith("train/")} for row in csv.DictReader(file)]

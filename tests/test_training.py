@@ -13,6 +13,7 @@ import wandb
 from conftest import FAST, TINY_MLP, compose_config
 from ganarena.experiment import build_run
 from ganarena.losses import NonSaturatingLoss
+from ganarena.monitor import training_monitor
 
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
 
@@ -104,7 +105,7 @@ class ProgressBarRecorder(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.shown.append(dict(trainer.progress_bar_metrics))
-        latest = pl_module.finite_guard.latest
+        latest = training_monitor(trainer).guard.latest
         self.checked.append({name: latest[f"train/{name}"].item() for name in ("critic_loss", "generator_loss")})
 
 

@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from ganarena.errors import ConfigError
+from ganarena.monitor import confirm_finite
 from ganarena.visualize import image_grid, scatter_plot
 
 
@@ -55,7 +56,7 @@ class SampleGrid(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module) -> Path | None:
-        pl_module.finite_guard.confirm()  # on every rank: never draw broken weights
+        confirm_finite(trainer)  # on every rank: never draw broken weights
         if not trainer.is_global_zero or pl_module.iteration == self._last_drawn:
             return None
         self._last_drawn = pl_module.iteration

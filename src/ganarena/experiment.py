@@ -22,6 +22,9 @@ from ganarena.errors import ConfigError
 from ganarena.loggers import ContinuingCSVLogger
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.module import GANModule
+from ganarena.monitor import TrainingMonitor
+from ganarena.random_states import RandomStates
+from ganarena.strategy import check_strategy
 
 
 def build_constraints(cfg: DictConfig) -> list[Constraint]:
@@ -84,7 +87,10 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
 def build_run(cfg: DictConfig) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
-    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    callbacks += build_evaluations(cfg, datamodule)
+    # The monitor comes first: every later callback of an iteration sees its weights checked.
+    # Random states come last: restored after every other callback has started.
+    callbacks = [TrainingMonitor(), *(instantiate(c) for c in (cfg.callbacks or {}).values())]
+    callbacks += [*build_evaluations(cfg, datamodule), RandomStates()]
     trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    check_strategy(trainer.strategy)
     return datamodule, module, trainer

@@ -8,13 +8,10 @@
 `on_checked(iteration, readings)` receives every iteration's readings once they are found finite,
 on the host: a logger fed from there never makes the host wait for the device.
 
-Reading a value on the host makes the host wait until the device has computed it. On a CPU that
-costs nothing and every iteration is checked at once. On a GPU, waiting every iteration would
-leave the device idle while the host queues the next iteration (a third of the speed of a
-GPU-bound run, docs/results.md), so the guard copies the readings to host memory asynchronously
-and checks them once the next iteration has been queued: training stops at most one iteration
-after the broken one, and the message names the broken one. `confirm()` waits for the pending readings, so nothing
-broken is ever saved or scored.
+On a CPU every iteration is checked at once. On a GPU the readings are copied to the host
+asynchronously and checked once the next iteration has been queued, so the device never waits
+for the host: training stops at most one iteration after the broken one, and the message names
+the broken one. `confirm()` waits for the pending readings, so nothing broken is saved or scored.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 
 from ganarena.errors import ConfigError
 from ganarena.metrics.distributed import broadcast_buffers_from_zero, rank_and_world, rank_share
+from ganarena.monitor import confirm_finite
 
 
 class Evaluation(L.Callback):
@@ -142,7 +143,7 @@ class Evaluation(L.Callback):
         iteration = pl_module.iteration
         if iteration == self.last_evaluated:
             return None
-        pl_module.finite_guard.confirm()  # never score (or keep as best) broken weights
+        confirm_finite(trainer)  # never score (or keep as best) broken weights
         values = self.run(pl_module.generator, trainer.datamodule, pl_module.device)
         self.last_evaluated = iteration
         logged = {f"val/{name}": value for name, value in values.items()}
