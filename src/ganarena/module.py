@@ -9,9 +9,8 @@ time), then one generator update:
         constraints.after_critic_step(critic)
     generator: minimise loss.generator_loss(D(real), D(G(z)))
 
-Critic steps bypass Lightning's optimizer-step counter, so `trainer.global_step` and every
-schedule count generator iterations; `self.iteration` is the same count, saved in checkpoints.
-The step returns its detached losses; the run's TrainingMonitor checks and logs them.
+`trainer.global_step`, every schedule and `self.iteration` count generator iterations. The step
+returns its detached losses; the run's TrainingMonitor checks and logs them.
 """
 
 from __future__ import annotations
@@ -72,9 +71,6 @@ class GANModule(L.LightningModule):
     def sample_noise(self, n: int) -> Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
-
     def configure_optimizers(self):
         return (
             self.generator_optimizer(self.generator.parameters()),
@@ -95,15 +91,7 @@ class GANModule(L.LightningModule):
         return {f"train/{name}": value for name, value in logs.items()}
 
     def _critic_update(self, real: Tensor, optimizer) -> dict[str, Tensor]:
-        critic = self.train_networks["critic"]
-        with torch.no_grad():
-            fake = self.generator(self.sample_noise(real.shape[0]))
-        d_real, d_fake = critic(real), critic(fake)
-        loss = self.loss.critic_loss(d_real, d_fake, real, fake)
-        penalties = [p for c in self.constraints if (p := c.penalty(critic, real, fake)) is not None]
-        penalty = sum(penalties) if penalties else None
-        total = loss if penalty is None else loss + penalty
-
+        total, logs = self.critic_objective(real)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(total)
         # Through the strategy rather than `optimizer.step()`: the same precision path, without
@@ -111,14 +99,33 @@ class GANModule(L.LightningModule):
         self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=_no_closure, model=self)
         for constraint in self.constraints:
             constraint.after_critic_step(self.critic)
-
-        logs = {"critic_loss": loss.detach()}
-        if penalty is not None:
-            logs["penalty"] = penalty.detach()
-        logs.update({k: v.detach() for k, v in self.loss.critic_metrics(d_real, d_fake).items()})
         return logs
 
     def _generator_update(self, real: Tensor, optimizer) -> Tensor:
+        loss = self.generator_objective(real)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
+
+    def critic_objective(self, real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The critic's loss on one real batch and fresh noise, penalties included, and its detached logs."""
+        critic = self.train_networks["critic"]
+        with torch.no_grad():
+            fake = self.generator(self.sample_noise(real.shape[0]))
+        d_real, d_fake = critic(real), critic(fake)
+        loss = self.loss.critic_loss(d_real, d_fake, real, fake)
+        penalties = [p for c in self.constraints if (p := c.penalty(critic, real, fake)) is not None]
+        logs = {"critic_loss": loss.detach()}
+        if penalties:
+            penalty = sum(penalties)
+            logs["penalty"] = penalty.detach()
+            loss = loss + penalty
+        logs.update({k: v.detach() for k, v in self.loss.critic_metrics(d_real, d_fake).items()})
+        return loss, logs
+
+    def generator_objective(self, real: Tensor) -> Tensor:
+        """The generator's loss on fresh noise (`real` is scored only for losses that need real scores)."""
         fake = self.train_networks["generator"](self.sample_noise(real.shape[0]))
         # The critic is only a function here: no gradients for its weights, and the plain module
         # rather than its DDP wrapper, so no gradient reduction is armed for it.
@@ -129,13 +136,9 @@ class GANModule(L.LightningModule):
             if self.loss.needs_real_scores:
                 with torch.no_grad():
                     d_real = self.critic(real)
-            loss = self.loss.generator_loss(d_real, d_fake)
+            return self.loss.generator_loss(d_real, d_fake)
         finally:
             self.critic.requires_grad_(True)
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        optimizer.step()
-        return loss.detach()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["iteration"] = self.iteration
