@@ -28,8 +28,8 @@ def timed_fit(strategy: str, args: argparse.Namespace) -> None:
     import lightning as L
     from hydra import compose, initialize_config_dir
 
-    import ganarena  # noqa: F401  (registers gan_ddp and the config resolvers)
-    from ganarena.experiment import build_run
+    import ganarena.run  # noqa: F401  (registers gan_ddp and the config resolvers)
+    from ganarena.run.build import build_run
 
     class IterationTimer(L.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):

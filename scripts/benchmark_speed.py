@@ -77,11 +77,11 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch import Tensor
 
-import ganarena  # noqa: F401  (registers gan_ddp and the config resolvers)
-from ganarena.experiment import build_evaluations, build_module, build_run
-from ganarena.finite_guard import FiniteGuard
-from ganarena.module import GANModule
-from ganarena.monitor import training_monitor, weight_checksum
+import ganarena.run  # noqa: F401  (registers gan_ddp and the config resolvers)
+from ganarena.game.module import GANModule
+from ganarena.run.build import build_evaluations, build_module, build_run
+from ganarena.run.finite_guard import FiniteGuard
+from ganarena.run.monitor import training_monitor, weight_checksum
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("lightning", "profile", "constraints", "fid", "data")

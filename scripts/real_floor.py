@@ -22,10 +22,10 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader, Subset
 
 from ganarena.errors import ArenaError, ConfigError
-from ganarena.experiment import build_evaluations
 from ganarena.metrics.frechet import FrechetEvaluation
 from ganarena.metrics.real_stats import reference_order
-from ganarena.metrics.trained import device_for
+from ganarena.run.build import build_evaluations
+from ganarena.run.devices import device_for
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -23,8 +23,9 @@ from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.errors import ArenaError, ConfigError, user_error_behind
-from ganarena.experiment import build_evaluations
-from ganarena.metrics.trained import device_for, load_trained
+from ganarena.run.build import build_evaluations
+from ganarena.run.devices import device_for
+from ganarena.run.trained import load_trained
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 OPTIONS = ("ckpt_path", "output", "accelerator")

@@ -17,7 +17,8 @@ import torch
 from omegaconf import OmegaConf
 
 from ganarena.errors import ArenaError, ConfigError
-from ganarena.metrics.trained import device_for, load_trained
+from ganarena.run.devices import device_for
+from ganarena.run.trained import load_trained
 from ganarena.visualize import image_grid, scatter_plot
 
 DEFAULTS = {"ckpt_path": None, "num_samples": 64, "output": None, "seed": 0, "batch_size": 500, "accelerator": "auto"}

@@ -16,7 +16,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ganarena.errors import ArenaError
-from ganarena.fit import train
+from ganarena.run.training import train
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -11,6 +11,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+import ganarena.run  # noqa: F401  (registers the config resolvers that compose_config needs)
+
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 

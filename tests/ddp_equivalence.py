@@ -20,10 +20,11 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from ganarena.constraints import GradientPenalty
-from ganarena.losses import WassersteinLoss
+import ganarena.run  # noqa: F401  (registers the gan_ddp strategy)
+from ganarena.game.constraints import GradientPenalty
+from ganarena.game.losses import WassersteinLoss
+from ganarena.game.module import GANModule
 from ganarena.models.mlp import MLPCritic, MLPGenerator
-from ganarena.module import GANModule
 
 RANKS, BATCH, N_CRITIC, STEPS, LATENT = 2, 8, 2, 4, 4
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganarena.constraints import (
+from ganarena.game.constraints import (
     GradientPenalty,
     SpectralNorm,
     WeightClip,

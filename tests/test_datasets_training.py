@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 
 from conftest import FAST, compose_config
 from ganarena.errors import ConfigError, DataNotFoundError
-from ganarena.experiment import build_run
+from ganarena.run.build import build_run
 from test_datasets import write_celeba, write_cifar10, write_image_folder, write_mnist, zip_folder
 
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16", "batch_size=8"]

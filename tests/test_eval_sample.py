@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import FAST, REPO, compose_config
 from ganarena.errors import CheckpointError, ConfigError
-from ganarena.fit import train
+from ganarena.run.training import train
 
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16", "batch_size=8"]
 # The FID machinery with a stand-in backbone (tests/test_metrics.py) instead of Inception's 4 images/s.

@@ -10,16 +10,16 @@ import pytest
 import torch
 
 from conftest import FAST, REPO, TINY_MLP, compose_config, run_train_script
-from ganarena.checkpointing import read_checkpoint
-from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
-from ganarena.experiment import build_run
-from ganarena.finite_guard import NonFiniteError
-from ganarena.fit import train
-from ganarena.loggers import wandb_logger
-from ganarena.losses import NonSaturatingLoss
-from ganarena.monitor import training_monitor
-from ganarena.validation import DubiousConfigWarning, check_config
+from ganarena.game.constraints import Constraint
+from ganarena.game.losses import NonSaturatingLoss
+from ganarena.run.build import build_run
+from ganarena.run.checkpoints import read_checkpoint
+from ganarena.run.config_checks import DubiousConfigWarning, check_config
+from ganarena.run.finite_guard import NonFiniteError
+from ganarena.run.loggers import wandb_logger
+from ganarena.run.monitor import training_monitor
+from ganarena.run.training import train
 
 TOY = [*FAST, "data=ring8", *TINY_MLP]
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest import FAST, TINY_MLP, compose_config
-from ganarena.experiment import build_run
-from ganarena.finite_guard import FiniteGuard, NonFiniteError
-from ganarena.monitor import training_monitor
+from ganarena.run.build import build_run
+from ganarena.run.finite_guard import FiniteGuard, NonFiniteError
+from ganarena.run.monitor import training_monitor
 
 ADVICE = "Nothing was saved."
 

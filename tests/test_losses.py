@@ -5,10 +5,12 @@ import math
 
 import pytest
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
-from ganarena.losses import (
+from conftest import CONF
+from ganarena.game.losses import (
     GANQPLoss,
-    HingeLoss,
     LeastSquaresLoss,
     MinimaxLoss,
     NonSaturatingLoss,
@@ -17,32 +19,48 @@ from ganarena.losses import (
 )
 
 POINTS = [(0.0, 0.0), (1.5, -0.5), (-2.0, 3.0), (0.3, 0.7)]
+LOSS_OPTIONS = {path.stem: OmegaConf.load(path) for path in sorted((CONF / "loss").glob("*.yaml"))}
 
 
 def softplus(t: float) -> float:
     return math.log1p(math.exp(t))
 
 
+def relu(t: float) -> float:
+    return max(0.0, t)
+
+
+# One row per `loss=` option: (critic loss, generator loss) at constant scores r and f, with the
+# option's default settings and real and fake samples one unit apart (GAN-QP's distance d = 1).
 CLOSED_FORMS = {
-    MinimaxLoss: (lambda r, f: softplus(-r) + softplus(f), lambda r, f: -softplus(f)),
-    NonSaturatingLoss: (lambda r, f: softplus(-r) + softplus(f), lambda r, f: softplus(-f)),
-    WassersteinLoss: (lambda r, f: f - r, lambda r, f: -f),
-    LeastSquaresLoss: (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f**2, lambda r, f: 0.5 * (f - 1) ** 2),
-    HingeLoss: (lambda r, f: max(0.0, 1 - r) + max(0.0, 1 + f), lambda r, f: -f),
+    "gan": (lambda r, f: softplus(-r) + softplus(f), lambda r, f: -softplus(f)),
+    "ns_gan": (lambda r, f: softplus(-r) + softplus(f), lambda r, f: softplus(-f)),
+    "wgan": (lambda r, f: f - r, lambda r, f: -f),
+    "lsgan": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f**2, lambda r, f: 0.5 * (f - 1) ** 2),
+    "hinge": (lambda r, f: relu(1 - r) + relu(1 + f), lambda r, f: -f),
+    "gan_qp": (lambda r, f: -(r - f) + (r - f) ** 2 / (2 * 10.0 * 1.0), lambda r, f: r - f),
 }
+
+
+def make_loss(option: str):
+    return instantiate(LOSS_OPTIONS[option])
 
 
 def scores(value: float, n: int = 4) -> torch.Tensor:
     return torch.full((n,), value)
 
 
-@pytest.mark.parametrize("loss_cls", list(CLOSED_FORMS))
+def test_every_loss_option_has_a_closed_form_row():
+    assert sorted(CLOSED_FORMS) == sorted(LOSS_OPTIONS)
+
+
+@pytest.mark.parametrize("option", sorted(LOSS_OPTIONS))
 @pytest.mark.parametrize(("r", "f"), POINTS)
-def test_closed_form_values(loss_cls, r, f):
-    critic_form, generator_form = CLOSED_FORMS[loss_cls]
-    loss = loss_cls()
-    x = torch.zeros(4, 2)
-    assert abs(loss.critic_loss(scores(r), scores(f), x, x).item() - critic_form(r, f)) < 1e-5
+def test_closed_form_values(option, r, f):
+    critic_form, generator_form = CLOSED_FORMS[option]
+    loss = make_loss(option)
+    x_real, x_fake = torch.zeros(4, 2), torch.ones(4, 2)
+    assert abs(loss.critic_loss(scores(r), scores(f), x_real, x_fake).item() - critic_form(r, f)) < 1e-5
     assert abs(loss.generator_loss(scores(r), scores(f)).item() - generator_form(r, f)) < 1e-5
 
 
@@ -63,9 +81,10 @@ def test_minimax_generator_loss_saturates_where_non_saturating_does_not():
     assert abs(MinimaxLoss().generator_loss(None, f).item() - NonSaturatingLoss().generator_loss(None, f).item()) > 1
 
 
-@pytest.mark.parametrize("loss", [MinimaxLoss(), NonSaturatingLoss(), WassersteinLoss(), HingeLoss(), GANQPLoss()])
-def test_generator_loss_decreases_as_fake_score_rises(loss):
-    f = torch.linspace(-3, 3, 13)
+@pytest.mark.parametrize("option", sorted(LOSS_OPTIONS))
+def test_generator_loss_decreases_as_fake_score_rises(option):
+    loss = make_loss(option)
+    f = torch.linspace(-3, 1, 9)  # up to LSGAN's target, past which its generator loss rises again
     values = [loss.generator_loss(scores(0.5, 1), f[i : i + 1]).item() for i in range(len(f))]
     assert all(b < a for a, b in itertools.pairwise(values))
 

@@ -15,8 +15,6 @@ from ganarena.data.digits import DigitsDataModule
 from ganarena.data.stacked import StackedDataModule
 from ganarena.data.toy import ToyDataModule
 from ganarena.errors import ConfigError
-from ganarena.experiment import build_evaluations
-from ganarena.metrics import gpu_or_cpu
 from ganarena.metrics.backbone import Backbone
 from ganarena.metrics.classifier import digits_label, label_digits
 from ganarena.metrics.frechet import FrechetEvaluation
@@ -25,6 +23,8 @@ from ganarena.metrics.modes import ModeHistogram, kl_to_uniform
 from ganarena.metrics.real_stats import cache_path
 from ganarena.metrics.stacked_modes import StackedModeEvaluation
 from ganarena.metrics.toy_modes import ToyModeEvaluation
+from ganarena.run.build import build_evaluations
+from ganarena.run.devices import gpu_or_cpu
 
 
 class PoolFeatures(Backbone):

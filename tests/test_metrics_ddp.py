@@ -8,9 +8,9 @@ import os
 import pytest
 
 from conftest import QUIET, REPO, run_train_script
-from ganarena.experiment import build_evaluations
 from ganarena.metrics.real_stats import cache_path
-from ganarena.metrics.trained import load_trained
+from ganarena.run.build import build_evaluations
+from ganarena.run.trained import load_trained
 from test_eval_sample import POOL_FID
 
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16", "batch_size=8"]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import FAST, TINY_MLP, compose_config, run_train_script
-from ganarena.checkpointing import AtomicCheckpointIO, read_checkpoint
 from ganarena.errors import CheckpointError
-from ganarena.fit import train
+from ganarena.run.checkpoints import AtomicCheckpointIO, read_checkpoint
+from ganarena.run.training import train
 
 # WGAN-GP on a toy set so small that an epoch is 3 iterations: the interruption at iteration 5
 # falls in the middle of the second epoch, and the gradient penalty draws random numbers too.

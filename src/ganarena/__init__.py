@@ -1,15 +1,11 @@
 """ganarena: compare GAN objectives on the same footing with Lightning and Hydra.
 
-Importing the package registers the `gan_ddp` Lightning strategy and the OmegaConf resolvers
-the configs use: `gan_strategy` (the trainer's strategy for a device count) and `sweep_group`
-(the W&B group of a multirun job).
+    game/      the adversarial game: losses, constraints, GANModule (plain PyTorch + Lightning, no Hydra)
+    models/    generator and critic architectures, one file per family
+    data/      DataModules of real samples
+    metrics/   measurements of a generator (FID/KID, mode coverage)
+    run/       the one place that knows Hydra and the Trainer: build, fit, resume, checkpoints, callbacks
+    report/    comparison tables and plots from run directories
+
+docs/architecture.md describes the rooms and the contracts between them.
 """
-
-from omegaconf import OmegaConf
-
-from ganarena.loggers import sweep_group
-from ganarena.strategy import choose_strategy, register
-
-register()
-OmegaConf.register_new_resolver("gan_strategy", choose_strategy, replace=True)
-OmegaConf.register_new_resolver("sweep_group", sweep_group, replace=True)

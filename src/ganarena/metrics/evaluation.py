@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from ganarena.errors import ConfigError
 from ganarena.metrics.distributed import broadcast_buffers_from_zero, rank_and_world, rank_share
-from ganarena.monitor import confirm_finite
+from ganarena.run.monitor import confirm_finite
 
 
 class Evaluation(L.Callback):

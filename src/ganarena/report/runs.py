@@ -3,7 +3,7 @@
     runs, skipped = read_runs([Path("logs/multiruns/2026-11-23_10-00-00")])
 
 A run directory is one that holds `csv/metrics.csv`, which every run writes (the CSV logger is
-always on, see ganarena.loggers); directories are searched recursively, so a run, a sweep or a
+always on, see ganarena.run.loggers); directories are searched recursively, so a run, a sweep or a
 directory above many of them (logs/) all work. A Hydra job directory without that file (a run
 that stopped before logging, or one that continued another run in place with resume=RUN_DIR and
 so logged into RUN_DIR) is skipped with a reason, and so is a run whose CSV has no rows.

@@ -1,8 +1,8 @@
 """Adversarial objectives: one small class per loss, both sides minimised.
 
 Scores are raw critic outputs of shape (N,), higher meaning "more real" (r on real data, f on
-generated data). Formulas follow REFERENCES.md; every term is a batch mean. Losses know nothing
-about training: the GANModule decides when each side is called.
+generated data); every term is a batch mean; docs/objectives.md gives each formula with its
+paper. Losses know nothing about training: the GANModule decides when each side is called.
 
     loss = GANQPLoss(weight=10.0, distance="l1")
     loss.critic_loss(d_real, d_fake, x_real, x_fake)   # scalar

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganarena.errors import ConfigError
+from ganarena.run.lightning_private import ddp_kwargs
 
 # torch 2.14 renamed the switch; the old name still works but warns.
 _NO_FORWARD_BUFFER_SYNC = (
@@ -41,7 +42,7 @@ class GANDDPStrategy(DDPStrategy):
         # The critic runs several forwards (real, fake, interpolates) before one backward; DDP's
         # default buffer broadcast would overwrite batch-norm statistics in place between them
         # and break autograd. Running statistics stay per rank instead (rank 0's are saved).
-        kwargs = {_NO_FORWARD_BUFFER_SYNC: False, **self._ddp_kwargs}
+        kwargs = {_NO_FORWARD_BUFFER_SYNC: False, **ddp_kwargs(self)}
         for name, network in list(networks.items()):
             networks[name] = DistributedDataParallel(network, device_ids=device_ids, **kwargs)
         return model
@@ -53,7 +54,7 @@ class GANDDPStrategy(DDPStrategy):
         super().teardown()
 
 
-def register() -> None:
+def register_strategy() -> None:
     if GANDDPStrategy.strategy_name not in StrategyRegistry:
         StrategyRegistry.register(
             GANDDPStrategy.strategy_name,
@@ -84,7 +85,7 @@ def check_strategy(strategy) -> None:
     if (
         isinstance(strategy, DDPStrategy)
         and not isinstance(strategy, GANDDPStrategy)
-        and not strategy._ddp_kwargs.get("find_unused_parameters", False)
+        and not ddp_kwargs(strategy).get("find_unused_parameters", False)
     ):
         raise ConfigError(
             f"trainer.strategy={strategy.strategy_name} wraps generator and critic in one DDP"

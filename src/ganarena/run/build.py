@@ -15,16 +15,16 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.checkpointing import AtomicCheckpointIO
-from ganarena.constraints import Constraint, preferred_critic_norm
 from ganarena.data.base import ArenaDataModule
 from ganarena.errors import ConfigError
-from ganarena.loggers import ContinuingCSVLogger
+from ganarena.game.constraints import Constraint, preferred_critic_norm
+from ganarena.game.module import GANModule
 from ganarena.metrics.evaluation import Evaluation
-from ganarena.module import GANModule
-from ganarena.monitor import TrainingMonitor
-from ganarena.random_states import RandomStates
-from ganarena.strategy import check_strategy
+from ganarena.run.checkpoints import AtomicCheckpointIO
+from ganarena.run.loggers import ContinuingCSVLogger
+from ganarena.run.monitor import TrainingMonitor
+from ganarena.run.random_states import RandomStates
+from ganarena.run.strategy import check_strategy
 
 
 def build_constraints(cfg: DictConfig) -> list[Constraint]:

@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ganarena.finite_guard import FiniteGuard
+from ganarena.run.finite_guard import FiniteGuard
 
 SHOWN_IN_PROGRESS_BAR = ("critic_loss", "generator_loss")
 

@@ -1,6 +1,6 @@
 """Critic constraints: weight clipping, gradient penalty, spectral norm.
 
-A constraint may act at three moments, each optional (see DESIGN.md):
+A constraint may act at three moments, each optional (docs/architecture.md):
 
     constraint.apply(critic)                      # once, when the critic is built
     constraint.penalty(critic, x_real, x_fake)    # a scalar added to the critic loss, or None

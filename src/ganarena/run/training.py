@@ -9,11 +9,11 @@ import lightning as L
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
-from ganarena.checkpointing import check_state_fits
 from ganarena.errors import user_error_behind
-from ganarena.experiment import build_run
-from ganarena.resume import checkpoint_to_continue
-from ganarena.validation import check_config
+from ganarena.run.build import build_run
+from ganarena.run.checkpoints import check_state_fits
+from ganarena.run.config_checks import check_config
+from ganarena.run.resume import checkpoint_to_continue
 
 
 def train(cfg: DictConfig):

@@ -18,9 +18,9 @@ from typing import Any
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from ganarena.checkpointing import read_checkpoint
 from ganarena.errors import CheckpointError, ConfigError
-from ganarena.loggers import ClosingWandbLogger
+from ganarena.run.checkpoints import read_checkpoint
+from ganarena.run.loggers import ClosingWandbLogger
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 

@@ -23,9 +23,9 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
-from ganarena.losses import AdversarialLoss
+from ganarena.game.constraints import Constraint
+from ganarena.game.losses import AdversarialLoss
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 DEFAULT_OPTIMIZER: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))

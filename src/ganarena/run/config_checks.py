@@ -15,9 +15,9 @@ import warnings
 from hydra.utils import get_class
 from omegaconf import DictConfig
 
-from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
-from ganarena.losses import AdversarialLoss
+from ganarena.game.constraints import Constraint
+from ganarena.game.losses import AdversarialLoss
 
 
 class DubiousConfigWarning(UserWarning):

@@ -17,7 +17,8 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from ganarena.errors import ConfigError
-from ganarena.monitor import confirm_finite
+from ganarena.run.lightning_private import last_saved_step, save_last_now
+from ganarena.run.monitor import confirm_finite
 from ganarena.visualize import image_grid, scatter_plot
 
 
@@ -95,12 +96,12 @@ class IterationCheckpoint(ModelCheckpoint):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def on_train_end(self, trainer, pl_module):
-        if self.save_last and trainer.global_step != self._last_global_step_saved:
+        if self.save_last and trainer.global_step != last_saved_step(self):
             self.write_last(trainer)
 
     def write_last(self, trainer: L.Trainer) -> str:
         """Write `last.ckpt` now (on every rank's call; rank 0 writes) and return its path."""
-        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        save_last_now(self, trainer)
         return self.last_model_path
 
 

@@ -1,0 +1,44 @@
+"""Every private Lightning name ganarena relies on, in one place.
+
+    ddp_kwargs(strategy)                   what a DDPStrategy passes on to DistributedDataParallel
+    last_saved_step(checkpoint_callback)   the global step of a ModelCheckpoint's latest save
+    save_last_now(checkpoint_callback, trainer)   write its last.ckpt now
+    state_key(callback, **keys)            a callback's checkpoint key, told apart by `keys`
+
+`GANDDPStrategy` also overrides `DDPStrategy._setup_model`. `PRIVATE_NAMES` lists each
+(class, name) pair; tests/test_lightning_private.py fails, naming the symbol, when a Lightning
+upgrade removes one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.strategies import DDPStrategy
+
+PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
+    (DDPStrategy, "_setup_model"),
+    (DDPStrategy, "_ddp_kwargs"),
+    (ModelCheckpoint, "_last_global_step_saved"),
+    (ModelCheckpoint, "_save_last_checkpoint"),
+    (ModelCheckpoint, "_monitor_candidates"),
+    (Callback, "_generate_state_key"),
+)
+
+
+def ddp_kwargs(strategy: DDPStrategy) -> dict[str, Any]:
+    return strategy._ddp_kwargs
+
+
+def last_saved_step(checkpoint_callback: ModelCheckpoint) -> int:
+    return checkpoint_callback._last_global_step_saved
+
+
+def save_last_now(checkpoint_callback: ModelCheckpoint, trainer: L.Trainer) -> None:
+    checkpoint_callback._save_last_checkpoint(trainer, checkpoint_callback._monitor_candidates(trainer))
+
+
+def state_key(callback: Callback, **keys: Any) -> str:
+    return callback._generate_state_key(**keys)
