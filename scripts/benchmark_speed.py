@@ -18,7 +18,8 @@ A preset is a list of config overrides in one string ("experiment=wgan_gp data=m
 Sections (--sections; all by default):
 
 lightning   Generator iterations per second of GANModule under `lightning.Trainer` against
-            `PlainLoop`, the same training step written in plain PyTorch, in the same process:
+            `PlainLoop`, the module's own `critic_objective` and `generator_objective` with
+            plain backward and optimiser steps, in the same process:
             the same construction from the same seed (so identical initial weights), the same
             loss and constraint objects, optimiser factories, n_critic, batch and data loader
             (same batches in the same order), and the same update order. A timed window starts
@@ -118,19 +119,20 @@ PROFILE_VARIANTS = {
 
 
 class PlainLoop:
-    """GANModule's training step in plain PyTorch: no Trainer, hooks, logging or non-finite check.
+    """GANModule's training step without Trainer, hooks, logging or (unless given one) non-finite check.
 
-    It takes the module's own networks, loss, constraints and optimiser factories, and repeats
-    `GANModule.training_step` update for update: one critic update per real chunk (fresh noise),
-    then one generator update on the last chunk. `finite_guard` adds what the module does after
-    every iteration: the losses and weight checksums handed to a `FiniteGuard`.
+    It repeats `GANModule.training_step` update for update: one critic update per real chunk
+    (fresh noise), then one generator update on the last chunk. `finite_guard` adds what the
+    TrainingMonitor does after every iteration: the losses and weight checksums handed to a
+    `FiniteGuard`.
     """
 
     def __init__(self, module: GANModule, device: torch.device | str, finite_guard: FiniteGuard | None = None):
         self.device = torch.device(device)
-        self.generator = module.generator.to(self.device).train()
-        self.critic = module.critic.to(self.device).train()
-        self.loss = module.loss
+        # The whole module moves, not only its networks: its objectives draw noise on `module.device`.
+        self.module = module.to(self.device).train()
+        self.generator = module.generator
+        self.critic = module.critic
         self.constraints = module.constraints
         self.n_critic = module.n_critic
         self.generator_optimizer = module.generator_optimizer(self.generator.parameters())
@@ -138,47 +140,29 @@ class PlainLoop:
         self.finite_guard = finite_guard
         self.iterations = 0
 
-    def noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.generator.latent_dim, device=self.device)
-
     def iteration(self, batch: Tensor) -> None:
         real_batches = batch.chunk(self.n_critic)
-        critic_losses = [self.critic_update(real) for real in real_batches]
+        critic_logs = [self.critic_update(real) for real in real_batches]
         generator_loss = self.generator_update(real_batches[-1])
         if self.finite_guard is not None:
             self.iterations += 1
-            checks = {
-                "critic_loss": torch.stack(critic_losses).mean(),
-                "generator_loss": generator_loss,
-                "generator weights": weight_checksum(self.generator),
-                "critic weights": weight_checksum(self.critic),
-            }
+            checks = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
+            checks["generator_loss"] = generator_loss
+            checks["generator weights"] = weight_checksum(self.generator)
+            checks["critic weights"] = weight_checksum(self.critic)
             self.finite_guard.submit(self.iterations, checks)
 
-    def critic_update(self, real: Tensor) -> Tensor:
-        with torch.no_grad():
-            fake = self.generator(self.noise(real.shape[0]))
-        d_real, d_fake = self.critic(real), self.critic(fake)
-        loss = self.loss.critic_loss(d_real, d_fake, real, fake)
-        penalties = [p for c in self.constraints if (p := c.penalty(self.critic, real, fake)) is not None]
-        total = loss + sum(penalties) if penalties else loss
+    def critic_update(self, real: Tensor) -> dict[str, Tensor]:
+        total, logs = self.module.critic_objective(real)
         self.critic_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.critic_optimizer.step()
         for constraint in self.constraints:
             constraint.after_critic_step(self.critic)
-        return loss.detach()
+        return logs
 
     def generator_update(self, real: Tensor) -> Tensor:
-        fake = self.generator(self.noise(real.shape[0]))
-        self.critic.requires_grad_(False)
-        d_fake = self.critic(fake)
-        d_real = None
-        if self.loss.needs_real_scores:
-            with torch.no_grad():
-                d_real = self.critic(real)
-        loss = self.loss.generator_loss(d_real, d_fake)
-        self.critic.requires_grad_(True)
+        loss = self.module.generator_objective(real)
         self.generator_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.generator_optimizer.step()
