@@ -1,4 +1,5 @@
-"""scripts/benchmark_speed.py: its plain loop does the GANModule's work, and a tiny run reports finite figures."""
+"""scripts/benchmark_speed.py and its package scripts/speed/: the plain loop does the GANModule's work, and a tiny
+run reports finite figures."""
 
 import importlib.util
 import json
@@ -15,6 +16,7 @@ TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"
 
 
 def load_benchmark():
+    """The command line, loaded by path; loading it puts scripts/ on sys.path for its package `speed`."""
     spec = importlib.util.spec_from_file_location("benchmark_speed", REPO / "scripts" / "benchmark_speed.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -22,6 +24,9 @@ def load_benchmark():
 
 
 benchmark = load_benchmark()
+from speed.equivalence import equivalence_report  # noqa: E402
+from speed.overhead import PROFILE_VARIANTS  # noqa: E402
+from speed.plain_loop import PlainLoop, RoundingNoisePlainLoop, with_rounding_noise  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,14 +49,16 @@ def one_thread():
     ids=["gan_qp", "wgan_gp", "sngan", "wgan"],
 )
 def test_plain_loop_ends_where_the_lightning_step_ends(preset):
-    report = benchmark.equivalence_report([*preset, *TINY_DCGAN], "cpu", iterations=2)
+    report = equivalence_report([*preset, *TINY_DCGAN], "cpu", iterations=2)
     assert report["initial_difference"] == 0 and report["same_batches"]
     assert report["max_abs_difference"] <= report["tolerance"]
+    # On a CPU both run the same kernels in the same order: bit for bit, not merely within tolerance.
+    assert report["max_abs_difference"] == 0
     assert report["max_weight_change"] > 100 * report["tolerance"]
     assert report["equal"]
 
 
-class GeneratorOnFirstChunk(benchmark.PlainLoop):
+class GeneratorOnFirstChunk(PlainLoop):
     """Trains the generator against the first real chunk instead of the last."""
 
     def iteration(self, batch):
@@ -61,7 +68,7 @@ class GeneratorOnFirstChunk(benchmark.PlainLoop):
         self.generator_update(real_batches[0])
 
 
-class NoConstraintStep(benchmark.PlainLoop):
+class NoConstraintStep(PlainLoop):
     """Forgets to clip the critic after its steps."""
 
     def __init__(self, module, device, finite_guard=None):
@@ -75,7 +82,7 @@ class NoConstraintStep(benchmark.PlainLoop):
     ids=["generator_chunk", "no_clipping"],
 )
 def test_the_check_notices_a_loop_that_does_other_work(preset, faulty_loop):
-    report = benchmark.equivalence_report([*preset, *TINY_DCGAN], "cpu", iterations=1, plain_loop=faulty_loop)
+    report = equivalence_report([*preset, *TINY_DCGAN], "cpu", iterations=1, plain_loop=faulty_loop)
     assert report["same_batches"]
     assert report["max_abs_difference"] > report["tolerance"]
     assert not report["equal"]
@@ -83,15 +90,15 @@ def test_the_check_notices_a_loop_that_does_other_work(preset, faulty_loop):
 
 def test_rounding_noise_loop_changes_only_the_last_bits_of_the_gradients():
     """The GPU yardstick: every gradient off by about float32 rounding, the training's own draws untouched."""
-    noisy = benchmark.equivalence_report(
-        ["experiment=wgan_gp", *TINY_DCGAN], "cpu", iterations=2, plain_loop=benchmark.RoundingNoisePlainLoop
+    noisy = equivalence_report(
+        ["experiment=wgan_gp", *TINY_DCGAN], "cpu", iterations=2, plain_loop=RoundingNoisePlainLoop
     )
     assert noisy["same_batches"] and noisy["initial_difference"] == 0
     # Exactly equal without the noise (test above); with it the runs part, by far less than training moves.
     assert 0 < noisy["max_abs_difference"] < noisy["max_weight_change"] / 10
 
     gradient = torch.randn(10_000)
-    noisy_gradient = benchmark.with_rounding_noise(gradient, rounding=torch.Generator().manual_seed(0))
+    noisy_gradient = with_rounding_noise(gradient, rounding=torch.Generator().manual_seed(0))
     relative = (noisy_gradient - gradient).abs() / gradient.abs()
     assert 0 < relative.median() < 2e-7 and relative.max() < 1e-6
 
@@ -145,7 +152,7 @@ def test_tiny_run_of_every_section_reports_positive_finite_figures(tmp_path):
     assert figures["equivalence"][preset]["equal"]
     lightning = figures["lightning"][preset]
     assert lightning["ratio_lightning_to_plain"] == lightning["lightning_it_per_s"] / lightning["plain_it_per_s"]
-    assert set(figures["profile"][preset]) == set(benchmark.PROFILE_VARIANTS)
+    assert set(figures["profile"][preset]) == set(PROFILE_VARIANTS)
     assert set(figures["constraints"]) == {"none", "gp"}
     assert figures["fid"]["num_real"] == 8 and figures["fid"]["num_fake"] == 4
     assert figures["data"][preset]["images_per_generator_iteration"] == 32

@@ -1,0 +1,82 @@
+"""Clocks and rounds of the speed benchmark: device-synchronised readings, round order, medians.
+
+    clock = WindowClock(start=2, stop=10, device=device)   # a Lightning callback
+    trainer.callbacks.append(clock); trainer.fit(...); clock.seconds
+    with StopWatch(device) as watch:
+        watch.wrap(evaluation, "run", "total"); evaluation.run(...)   # watch.seconds["total"]
+
+CUDA is synchronised before every clock reading, so queued kernels count where they ran.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import lightning as L
+import torch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device: a clock read while kernels are queued would time the queueing only."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class WindowClock(L.Callback):
+    """Clock readings when iterations `start` and `stop` begin (their batch already on the device)."""
+
+    def __init__(self, start: int, stop: int, device: torch.device):
+        self.start, self.stop, self.device = start, stop, device
+        self.readings: dict[int, float] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.iteration in (self.start, self.stop):
+            synchronize(self.device)
+            self.readings[pl_module.iteration] = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        if self.stop not in self.readings:
+            # The preemption callback ends a run cleanly on SIGTERM (a `timeout`, for one).
+            raise RuntimeError(f"training stopped before iteration {self.stop}: the timed window is incomplete")
+        return self.readings[self.stop] - self.readings[self.start]
+
+
+class StopWatch:
+    """Times every call of the methods it wraps, until the `with` block ends and unwraps them."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds: dict[str, float] = {}
+        self._wrapped: list[tuple[object, str]] = []
+
+    def wrap(self, owner, method: str, name: str) -> None:
+        original = getattr(owner, method)
+
+        def timed(*args, **kwargs):
+            synchronize(self.device)
+            started = time.perf_counter()
+            result = original(*args, **kwargs)
+            synchronize(self.device)
+            self.seconds[name] = time.perf_counter() - started
+            return result
+
+        setattr(owner, method, timed)
+        self._wrapped.append((owner, method))
+
+    def __enter__(self) -> StopWatch:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        for owner, method in reversed(self._wrapped):
+            delattr(owner, method)  # the class's method shows through again
+
+
+def in_round_order(names: list[str], round_index: int) -> list[str]:
+    """Every other round runs the variants backwards: neither always goes first (cold caches) or last."""
+    return names if round_index % 2 == 0 else names[::-1]
+
+
+def median_rate(seconds: list[float], iterations: int) -> float:
+    return statistics.median(iterations / s for s in seconds)
