@@ -1,6 +1,8 @@
-"""Evaluate a checkpoint: rebuild its run, compute metrics, print a table, write metrics.json.
+"""Evaluate a checkpoint or an exported generator: rebuild its run, compute metrics, print a table,
+write metrics.json.
 
     python src/eval.py ckpt_path=logs/runs/<run>/checkpoints/last.ckpt
+    python src/eval.py ckpt_path=gen.safetensors              # a file written by src/export.py
     python src/eval.py ckpt_path=PATH metrics.fid.num_fake=10000 metrics.fid.num_real=null
     python src/eval.py ckpt_path=PATH metrics=fid metrics/backbone=classifier output=fd.json
     python src/eval.py ckpt_path=PATH accelerator=cpu
@@ -9,7 +11,8 @@ Without metrics overrides the metrics are the run's own (the checkpoint holds it
 config), so the value logged at the checkpoint's iteration is reproduced. Dotted overrides
 (`metrics.fid.num_fake=...`) change that config; a group choice (`metrics=...`,
 `metrics/backbone=...`) replaces it with a fresh one from conf/metrics/, which the dotted
-overrides then adjust. The values go to `metrics.json` beside the checkpoint, or to `output`;
+overrides then adjust; a `_target_` set on the command line is taken as given, while the file's
+own are limited to the classes conf/ names. The values go to `metrics.json` beside the checkpoint, or to `output`;
 evaluations that draw a picture (toy mode metrics: the evaluated points) save it beside it.
 """
 
@@ -66,9 +69,11 @@ def choose_metrics(cfg: DictConfig, groups: list[str], dotted: list) -> None:
 
 def evaluate(argv: list[str]) -> dict:
     options, groups, dotted = parse(argv)
-    run = load_trained(options["ckpt_path"])
+    # What the command line sets is the user's choice, not the file's: it is not checked against conf/.
+    replaced = ["metrics"] if groups else [o.key_or_group for o in dotted if o.key_or_group.endswith("._target_")]
+    run = load_trained(options["ckpt_path"], ignored=replaced)
     cfg = run.cfg
-    cfg.trainer.accelerator = options["accelerator"]
+    OmegaConf.update(cfg, "trainer.accelerator", options["accelerator"], merge=True)
     choose_metrics(cfg, groups, dotted)
     try:
         evaluations = build_evaluations(cfg, run.datamodule)
@@ -83,7 +88,7 @@ def evaluate(argv: list[str]) -> dict:
     device = device_for(options["accelerator"])
     run.datamodule.prepare_data()
     run.datamodule.setup("fit")
-    generator = run.module.generator.to(device)
+    generator = run.generator.to(device)
     output = Path(options["output"] or run.path.with_name("metrics.json"))
     report = {"checkpoint": str(run.path), "iteration": run.iteration, "values": {}, "protocol": {}}
     for evaluation in evaluations:

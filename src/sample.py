@@ -1,6 +1,7 @@
-"""Write samples of a checkpoint's generator: raw values (.npy) or a picture (.png).
+"""Write samples of a checkpoint's or an exported generator: raw values (.npy) or a picture (.png).
 
     python src/sample.py ckpt_path=logs/runs/<run>/checkpoints/last.ckpt num_samples=64 output=grid.png
+    python src/sample.py ckpt_path=gen.safetensors num_samples=64 output=grid.png   # from src/export.py
     python src/sample.py ckpt_path=PATH num_samples=10000 output=samples.npy seed=1
 
 `.npy`: a float32 array of shape (num_samples, ...) as the generator gives it: images (N, C, H, W)
@@ -48,9 +49,9 @@ def generate(generator: torch.nn.Module, num_samples: int, seed: int, batch_size
 
 
 def write(args: dict) -> Path:
-    run = load_trained(args["ckpt_path"])
+    run = load_trained(args["ckpt_path"], ignored=("metrics",))  # sampling evaluates nothing
     device = device_for(args["accelerator"])
-    samples = generate(run.module.generator, args["num_samples"], args["seed"], args["batch_size"], device)
+    samples = generate(run.generator, args["num_samples"], args["seed"], args["batch_size"], device)
     output = Path(args["output"])
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".npy":

@@ -6,6 +6,7 @@ import csv
 import os
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import QUIET, REPO, run_train_script
 from ganarena.metrics.real_stats import cache_path
@@ -29,10 +30,13 @@ def test_ddp_evaluation_matches_a_single_process_evaluation(tmp_path):
     assert [int(row["step"]) for row in logged] == [2]
     assert cache_path(cache, "digits-all-1x32x32", "pool4", 48).is_file()
 
-    run = load_trained(run_dir / "checkpoints" / "last.ckpt")
+    # The stand-in backbone is not a conf/ class: given here, as on eval.py's command line.
+    backbone = "metrics.fid.backbone._target_"
+    run = load_trained(run_dir / "checkpoints" / "last.ckpt", ignored=[backbone])
+    OmegaConf.update(run.cfg, backbone, "test_metrics.PoolFeatures")
     run.datamodule.setup("fit")
     (evaluation,) = build_evaluations(run.cfg, run.datamodule)
-    values = evaluation.run(run.module.generator, run.datamodule, "cpu")
+    values = evaluation.run(run.generator, run.datamodule, "cpu")
     assert evaluation.backbone.embedded == 25  # the real side came from the cache written under DDP
     assert values["fd_pool"] == pytest.approx(float(logged[0]["val/fd_pool"]), rel=1e-6)
     assert values["kd_pool"] == pytest.approx(float(logged[0]["val/kd_pool"]), rel=1e-6)

@@ -1,4 +1,5 @@
-"""Exact resume, and checkpoint files that are missing, broken, foreign or from another run."""
+"""Exact resume (every preset, through the safe unpickler), and checkpoint files that are missing,
+broken, foreign or from another run."""
 
 import csv
 import os
@@ -6,9 +7,10 @@ import os
 import pytest
 import torch
 
-from conftest import FAST, TINY_MLP, compose_config, run_train_script
+from conftest import CONF, FAST, TINY_MLP, compose_config, run_train_script
 from ganarena.errors import CheckpointError
 from ganarena.run.checkpoints import AtomicCheckpointIO, read_checkpoint
+from ganarena.run.trained import load_trained
 from ganarena.run.training import train
 
 # WGAN-GP on a toy set so small that an epoch is 3 iterations: the interruption at iteration 5
@@ -50,6 +52,23 @@ def test_stopped_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
     assert [int(row["step"]) for row in logged(straight)] == list(range(8))
     # ...and continued the same W&B run.
     assert trainer.loggers[0].version == first_wandb
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(tmp_path, preset):
+    overrides = [*FAST, *TOY_DATA, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
+    overrides += ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.samples.every_n_iterations=1000"]
+    _, straight, _ = train(compose_config([*overrides, "trainer.max_steps=2"], tmp_path / "straight"))
+    checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000001.ckpt"
+    # Nothing beyond torch's weights_only types: no class for the allow-list to grow by.
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(checkpoint) == []
+    assert load_trained(checkpoint).iteration == 1
+    _, resumed, _ = train(
+        compose_config([*overrides, "trainer.max_steps=2", f"ckpt_path={checkpoint}"], tmp_path / "r")
+    )
+    assert resumed.iteration == 2
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
 
 
 def test_resume_auto_starts_afresh_then_continues_in_the_same_directory(tmp_path):

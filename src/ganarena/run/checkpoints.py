@@ -1,7 +1,15 @@
-"""Checkpoint files: written atomically, checked before a run continues from one.
+"""Checkpoint files: written atomically, opened without running code, checked before use.
 
     trainer = Trainer(plugins=[AtomicCheckpointIO()])     # build_run does this
     checkpoint = read_checkpoint(path, expected_config)    # clear CheckpointError, or the dict
+    config = checked_config(checkpoint["config"], path)    # before anything is built from it
+
+Every checkpoint is read with torch's `weights_only` unpickler: tensors, containers and plain
+values come back, and a file that names any other type (a pickled callable, say) is refused
+before anything in it runs. Lightning's own restore (`trainer.fit(ckpt_path=...)`) reads
+through `AtomicCheckpointIO.load_checkpoint`, so it takes the same path. A stored config is
+data: `checked_config` refuses any `_target_` that conf/ does not name, interpolations, and
+missing or malformed sections, so eval.py and sample.py instantiate only ganarena's own classes.
 
 Lightning stages a checkpoint in the system temp directory and moves it into place; when that
 directory is on another file system (local /tmp, run directory on NFS or Lustre) the move is a
@@ -12,22 +20,47 @@ one is complete.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import pickle
+import re
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from omegaconf import OmegaConf
 
 from ganarena.errors import CheckpointError
 
 # Config sections that shape the networks and their optimizers: a checkpoint from a run that
 # differs in one of them cannot continue in this run.
 STATE_DEFINING_KEYS = ("model", "loss", "constraint", "optim", "latent_dim")
+
+# Types a checkpoint may hold beyond torch's own weights_only set (tensors, dtypes, OrderedDict,
+# containers, numbers, strings): none. Checkpoints of every preset, of a 2-process DDP run and
+# with a best.ckpt need nothing more; keep on_save_checkpoint to plain types rather than add here.
+CHECKPOINT_GLOBALS: tuple[Any, ...] = ()
+
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
+# What eval.py and sample.py build from a stored config, so what must be there, and as what.
+REQUIRED_SECTIONS = {
+    "data": dict,
+    "model": dict,
+    "model.generator": dict,
+    "model.critic": dict,
+    "loss": dict,
+    "optim": dict,
+    "optim.generator": dict,
+    "optim.critic": dict,
+    "n_critic": int,
+}
+# Sections read when present: absent or null is fine, anything but a mapping is not.
+OPTIONAL_SECTIONS = ("constraint", "metrics", "trainer", "paths")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -49,6 +82,38 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             Path(temp_name).unlink(missing_ok=True)
             raise
 
+    def load_checkpoint(self, path, map_location: Any = "cpu", weights_only: bool | None = None) -> dict[str, Any]:
+        """What Lightning's restore calls: always the safe unpickler, whatever `weights_only` asks."""
+        return load_untrusted(path, map_location)
+
+
+def load_untrusted(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """torch.load that runs no code from the file, or CheckpointError naming the types it refused."""
+    try:
+        with torch.serialization.safe_globals(list(CHECKPOINT_GLOBALS)):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+        refused = _refused_globals(path, error) if isinstance(error, pickle.UnpicklingError) else []
+        if refused:
+            raise CheckpointError(
+                f"checkpoint {path} holds objects of type {', '.join(refused)}, which a ganarena checkpoint never"
+                " contains: the file is not a ganarena checkpoint, or not one to trust. It was not opened and nothing"
+                " in it ran; ask its author for an exported .safetensors file (src/export.py) instead"
+            ) from None
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({error}); it is truncated or not a PyTorch checkpoint."
+            " Use another checkpoint of the run, e.g. an earlier checkpoints/iter_*.ckpt"
+        ) from error
+
+
+def _refused_globals(path: str | os.PathLike, error: pickle.UnpicklingError) -> list[str]:
+    """The types the file's pickle names outside the allow-list (read from its opcodes, nothing executed)."""
+    try:
+        with torch.serialization.safe_globals(list(CHECKPOINT_GLOBALS)):
+            return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # the legacy (non-zip) format: torch's message names the first refused type
+        return sorted(set(re.findall(r"GLOBAL (\S+)", str(error))))
+
 
 def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Load a ganarena checkpoint on the CPU, or raise CheckpointError saying what is wrong with it.
@@ -59,19 +124,20 @@ def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | N
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path (runs keep theirs in checkpoints/)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read ({error}); it is truncated or not a PyTorch checkpoint."
-            " Use another checkpoint of the run, e.g. an earlier checkpoints/iter_*.ckpt"
-        ) from error
+    checkpoint = load_untrusted(path)
     required = ("state_dict", "iteration", "config")
     missing = [key for key in required if key not in checkpoint] if isinstance(checkpoint, dict) else required
     if missing:
         raise CheckpointError(
             f"checkpoint {path} was not written by ganarena's training (it lacks {', '.join(missing)});"
             " pass a checkpoint from a run's checkpoints/ directory"
+        )
+    kinds = {"state_dict": Mapping, "iteration": int, "config": Mapping}
+    malformed = [key for key, kind in kinds.items() if not isinstance(checkpoint[key], kind)]
+    if malformed:
+        raise CheckpointError(
+            f"checkpoint {path} has a malformed {', '.join(malformed)}; it was not written by ganarena's training."
+            " Pass a checkpoint from a run's checkpoints/ directory"
         )
     if expected_config is not None:
         differing = sorted(config_differences(checkpoint["config"], expected_config, STATE_DEFINING_KEYS))
@@ -82,6 +148,74 @@ def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | N
                 " .hydra/config.yaml of its run directory)"
             )
     return checkpoint
+
+
+def checked_config(config: Mapping[str, Any], path: str | os.PathLike, ignored: Iterable[str] = ()) -> dict:
+    """A copy of a stored config that is safe to instantiate, or CheckpointError saying what is wrong.
+
+    `ignored`: dotted keys the caller sets itself or never uses (eval.py's command-line metrics
+    overrides, sample.py's metrics); they are removed from the copy, unchecked.
+    """
+    config = copy.deepcopy(dict(config))
+    for key in ignored:
+        parent, _, last = key.rpartition(".")
+        node = _node(config, parent) if parent else config
+        if isinstance(node, dict):
+            node.pop(last, None)
+    for section, kind in REQUIRED_SECTIONS.items():
+        if not isinstance(_node(config, section), kind):
+            raise CheckpointError(
+                f"checkpoint {path}: its stored config lacks {section} (or it is not a {kind.__name__});"
+                " the file is not a complete ganarena checkpoint. Use a checkpoint or export written by ganarena"
+            )
+    for section in OPTIONAL_SECTIONS:
+        if not isinstance(config.get(section), dict | None):
+            raise CheckpointError(
+                f"checkpoint {path}: its stored config has a malformed {section} (not a mapping);"
+                " the file was not written by ganarena. Use a checkpoint or export written by ganarena"
+            )
+    allowed = conf_targets()
+    for key, value in _entries(config):
+        if isinstance(value, str) and "${" in value:
+            raise CheckpointError(
+                f"checkpoint {path}: its stored config has an interpolation at {key} ({value!r}); ganarena stores"
+                " resolved configs, so the file was altered. Use a checkpoint or export written by ganarena"
+            )
+        if key.rsplit(".", 1)[-1] == "_target_" and not (isinstance(value, str) and value in allowed):
+            raise CheckpointError(
+                f"checkpoint {path}: its stored config asks to build {value!r} at {key}, which is not a class"
+                " of ganarena's conf/; refused, nothing was built. The file is not a ganarena checkpoint or not"
+                " one to trust (a metrics class of your own is given on eval.py's command line: KEY=CLASS)"
+            )
+    return config
+
+
+@functools.cache
+def conf_targets() -> frozenset[str]:
+    """Every `_target_` that a file under conf/ names: what a stored config may ask to build."""
+    if not CONF_DIR.is_dir():
+        raise CheckpointError(f"{CONF_DIR} is missing; checkpoints are opened from a ganarena checkout")
+    targets = set()
+    for file in CONF_DIR.rglob("*.yaml"):
+        content = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+        targets |= {value for key, value in _entries(content) if key.rsplit(".", 1)[-1] == "_target_"}
+    return frozenset(targets)
+
+
+def _node(config: dict, dotted: str) -> Any:
+    node = config
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _entries(node: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """(dotted key, value) of every leaf and node under `node`, through dicts and lists."""
+    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        yield name, value
+        yield from _entries(value, name)
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any], keys: Iterable[str]) -> list[str]:

@@ -1,24 +1,29 @@
-"""A trained run rebuilt from its checkpoint alone, for src/eval.py and src/sample.py.
+"""A trained generator rebuilt from a checkpoint or an export alone, for src/eval.py and src/sample.py.
 
-    run = load_trained("logs/runs/<run>/checkpoints/last.ckpt")
-    run.module.generator, run.datamodule, run.cfg, run.iteration
+    run = load_trained("logs/runs/<run>/checkpoints/last.ckpt")    # or an exported gen.safetensors
+    run.generator, run.datamodule, run.cfg, run.iteration
 
-The checkpoint holds the run's resolved config (`ckpt["config"]`); the DataModule and the
-GANModule are built from it by run/build.py's builders, exactly as training built them, and
-the saved weights are loaded into the module.
+A checkpoint (or an export, see run/sharing.py) holds the run's resolved config. It is
+checked first (checkpoints.checked_config: only conf/'s classes, every needed section), then
+the DataModule and the networks are built from it by run/build.py's builders, exactly as
+training built them, and the saved weights are loaded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.game.module import GANModule
 from ganarena.run.build import build_module
-from ganarena.run.checkpoints import check_state_fits, read_checkpoint
+from ganarena.run.checkpoints import check_state_fits, checked_config, read_checkpoint
+from ganarena.run.sharing import read_export
+
+EXPORT_SUFFIX = ".safetensors"
 
 
 @dataclass
@@ -26,16 +31,26 @@ class TrainedRun:
     path: Path
     cfg: DictConfig
     datamodule: object
-    module: GANModule
+    generator: torch.nn.Module
     iteration: int
 
 
-def load_trained(ckpt_path: str | Path) -> TrainedRun:
+def load_trained(ckpt_path: str | Path, ignored: Iterable[str] = ()) -> TrainedRun:
+    """`ignored`: dotted config keys the caller sets itself or does not use (see checked_config)."""
     path = Path(ckpt_path)
-    checkpoint = read_checkpoint(path)
-    cfg = OmegaConf.create(checkpoint["config"])
+    if path.suffix == EXPORT_SUFFIX:
+        export = read_export(path)
+        stored, state, iteration = export.config, export.weights, export.iteration
+    else:
+        checkpoint = read_checkpoint(path)
+        stored, state, iteration = checkpoint["config"], checkpoint["state_dict"], checkpoint["iteration"]
+    cfg = OmegaConf.create(checked_config(stored, path, ignored))
     datamodule = instantiate(cfg.data)
-    module = build_module(cfg, tuple(datamodule.shape))
-    check_state_fits(checkpoint, module, path)
-    module.load_state_dict(checkpoint["state_dict"])
-    return TrainedRun(path, cfg, datamodule, module.eval(), checkpoint["iteration"])
+    if path.suffix == EXPORT_SUFFIX:
+        network = instantiate(cfg.model.generator, data_shape=tuple(datamodule.shape))
+    else:
+        network = build_module(cfg, tuple(datamodule.shape))
+    check_state_fits({"state_dict": state}, network, path)
+    network.load_state_dict(state)
+    generator = network if path.suffix == EXPORT_SUFFIX else network.generator
+    return TrainedRun(path, cfg, datamodule, generator.eval(), iteration)
