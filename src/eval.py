@@ -22,10 +22,9 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.errors import ArenaError, ConfigError, user_error_behind
+from ganarena.errors import ConfigError, exit_on_user_error
 from ganarena.run.build import build_evaluations
 from ganarena.run.devices import device_for
 from ganarena.run.trained import load_trained
@@ -75,12 +74,7 @@ def evaluate(argv: list[str]) -> dict:
     cfg = run.cfg
     OmegaConf.update(cfg, "trainer.accelerator", options["accelerator"], merge=True)
     choose_metrics(cfg, groups, dotted)
-    try:
-        evaluations = build_evaluations(cfg, run.datamodule)
-    except InstantiationException as error:  # Hydra wraps what a constructor raises
-        if (user_error := user_error_behind(error)) is not None:
-            raise user_error from None
-        raise
+    evaluations = build_evaluations(cfg, run.datamodule)
     if not evaluations:
         raise ConfigError(
             f"no metric of this config applies to {type(run.datamodule).__name__}; choose one with metrics=..."
@@ -115,10 +109,8 @@ def print_table(report: dict, output: Path) -> None:
 
 
 def main() -> None:
-    try:
+    with exit_on_user_error():
         evaluate(sys.argv[1:])
-    except ArenaError as error:
-        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganarena.errors import ArenaError, CheckpointError, ConfigError
+from ganarena.errors import CheckpointError, ConfigError, exit_on_user_error
 from ganarena.run.checkpoints import checked_config, read_checkpoint
 from ganarena.run.sharing import write_export
 from ganarena.run.trained import EXPORT_SUFFIX
@@ -54,10 +54,8 @@ def export(args: dict) -> Path:
 
 
 def main() -> None:
-    try:
+    with exit_on_user_error():
         export(parse(sys.argv[1:]))
-    except ArenaError as error:
-        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

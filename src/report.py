@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ganarena.errors import ArenaError
+from ganarena.errors import exit_on_user_error
 from ganarena.report.document import write_report
 
 
@@ -58,10 +58,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
-    try:
+    with exit_on_user_error():
         report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band)
-    except ArenaError as error:
-        raise SystemExit(f"error: {error}") from None
     for skipped in report.skipped:
         print(f"warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     print(report.text, end="")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from ganarena.errors import ArenaError, ConfigError
+from ganarena.errors import ConfigError, exit_on_user_error
 from ganarena.run.devices import device_for
 from ganarena.run.trained import load_trained
 from ganarena.visualize import image_grid, scatter_plot
@@ -65,10 +65,8 @@ def write(args: dict) -> Path:
 
 
 def main() -> None:
-    try:
+    with exit_on_user_error():
         write(parse(sys.argv[1:]))
-    except ArenaError as error:
-        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

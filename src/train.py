@@ -15,16 +15,14 @@ before training with one message (exit status 1).
 import hydra
 from omegaconf import DictConfig
 
-from ganarena.errors import ArenaError
+from ganarena.errors import exit_on_user_error
 from ganarena.run.training import train
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         train(cfg)
-    except ArenaError as error:
-        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

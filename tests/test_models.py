@@ -3,8 +3,13 @@
 import pytest
 import torch
 
+from conftest import CONF, FAST, compose_config
+from ganarena.errors import ConfigError
 from ganarena.models.dcgan import DCGANCritic, DCGANGenerator
 from ganarena.models.mlp import MLPCritic, MLPGenerator
+from ganarena.run.build import build_module
+
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("resolution", [32, 64])
@@ -45,3 +50,19 @@ def test_dcgan_refuses_what_it_cannot_model():
         DCGANGenerator(16, (3, 48, 48))
     with pytest.raises(ValueError, match="batch, layer, none"):
         DCGANCritic((1, 32, 32), norm="instance")
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32), (2,)], ids=["gray32", "rgb32", "points"])
+def test_every_model_option_maps_noise_to_samples_to_scores(model, shape):
+    """Read from conf/model/: a new architecture is checked without editing this file."""
+    cfg = compose_config([*FAST, f"model={model}", "latent_dim=8"])
+    try:
+        module = build_module(cfg, shape)
+    except ConfigError as error:
+        # Only toy points may be refused (image networks), and then with a way out.
+        assert len(shape) == 1 and "model=" in str(error), error
+        return
+    samples = module.generator(torch.randn(3, 8))
+    assert samples.shape == (3, *shape)
+    assert module.critic(samples).shape == (3,)

@@ -11,12 +11,13 @@ under spectral norm, the architecture's default otherwise).
 from __future__ import annotations
 
 import lightning as L
-from hydra.utils import instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.data.base import ArenaDataModule
-from ganarena.errors import ConfigError
+from ganarena.errors import ConfigError, user_error_behind
 from ganarena.game.constraints import Constraint, preferred_critic_norm
 from ganarena.game.module import GANModule
 from ganarena.metrics.evaluation import Evaluation
@@ -25,6 +26,16 @@ from ganarena.run.loggers import ContinuingCSVLogger
 from ganarena.run.monitor import TrainingMonitor
 from ganarena.run.random_states import RandomStates
 from ganarena.run.strategy import check_strategy
+
+
+def instantiate(node, *args, **kwargs):
+    """Hydra's instantiate, with an ArenaError raised by a constructor unwrapped: its message is the one to show."""
+    try:
+        return hydra_instantiate(node, *args, **kwargs)
+    except InstantiationException as error:
+        if (user_error := user_error_behind(error)) is not None:
+            raise user_error from None
+        raise
 
 
 def build_constraints(cfg: DictConfig) -> list[Constraint]:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ganarena.run.build import build_module
+from ganarena.run.build import build_module, instantiate
 from ganarena.run.checkpoints import check_state_fits, checked_config, read_checkpoint
 from ganarena.run.sharing import read_export
 

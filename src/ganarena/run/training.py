@@ -6,10 +6,8 @@ train(cfg)     # what src/train.py does inside Hydra; tests call it with compose
 from __future__ import annotations
 
 import lightning as L
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
-from ganarena.errors import user_error_behind
 from ganarena.run.build import build_run
 from ganarena.run.checkpoints import check_state_fits
 from ganarena.run.config_checks import check_config
@@ -21,13 +19,7 @@ def train(cfg: DictConfig):
     check_config(cfg)
     ckpt_path, checkpoint = checkpoint_to_continue(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    try:
-        datamodule, module, trainer = build_run(cfg)
-    except InstantiationException as error:
-        # Hydra wraps what a constructor raises; a user-facing error is worth more unwrapped.
-        if (user_error := user_error_behind(error)) is not None:
-            raise user_error from None
-        raise
+    datamodule, module, trainer = build_run(cfg)
     if checkpoint is not None:
         check_state_fits(checkpoint, module, ckpt_path)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
