@@ -18,6 +18,7 @@ import torch
 from omegaconf import OmegaConf
 
 from ganarena.errors import ConfigError, exit_on_user_error
+from ganarena.game.noise import seeded_noise
 from ganarena.run.devices import device_for
 from ganarena.run.trained import load_trained
 from ganarena.visualize import image_grid, scatter_plot
@@ -43,7 +44,7 @@ def parse(argv: list[str]) -> dict:
 
 @torch.no_grad()
 def generate(generator: torch.nn.Module, num_samples: int, seed: int, batch_size: int, device) -> torch.Tensor:
-    noise = torch.randn(num_samples, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    noise = seeded_noise(num_samples, generator.latent_dim, seed)
     generator = generator.to(device).eval()
     return torch.cat([generator(z.to(device)).float().cpu() for z in noise.split(batch_size)])
 

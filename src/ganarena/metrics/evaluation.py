@@ -36,6 +36,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from ganarena.errors import ConfigError
+from ganarena.game.noise import seeded_noise
 from ganarena.metrics.distributed import broadcast_buffers_from_zero, rank_and_world, rank_share
 from ganarena.run.monitor import confirm_finite
 
@@ -107,7 +108,7 @@ class Evaluation(L.Callback):
 
     def noise(self, latent_dim: int) -> Tensor:
         """All `num_samples` latent points, the same at every evaluation (a private generator)."""
-        return torch.randn(self.num_samples, latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        return seeded_noise(self.num_samples, latent_dim, self.seed)
 
     @torch.no_grad()
     def run(self, generator: nn.Module, datamodule, device: torch.device | str) -> dict[str, float]:

@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from ganarena.errors import ConfigError
+from ganarena.game.noise import seeded_noise
 from ganarena.run.lightning_private import last_saved_step, save_last_now
 from ganarena.run.monitor import confirm_finite
 from ganarena.visualize import image_grid, scatter_plot
@@ -63,7 +64,7 @@ class SampleGrid(L.Callback):
         self._last_drawn = pl_module.iteration
         points = len(trainer.datamodule.shape) == 1
         count = self.num_points if points else self.num_images
-        noise = torch.randn(count, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        noise = seeded_noise(count, pl_module.latent_dim, self.seed)
         generator = pl_module.generator
         was_training = generator.training
         generator.eval()
