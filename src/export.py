@@ -15,8 +15,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from ganarena.errors import CheckpointError, ConfigError, exit_on_user_error
-from ganarena.run.checkpoints import checked_config, read_checkpoint
+from ganarena.run.checkpoints import read_checkpoint
 from ganarena.run.sharing import write_export
+from ganarena.run.stored_config import checked_config
 from ganarena.run.trained import EXPORT_SUFFIX
 
 DEFAULTS = {"ckpt_path": None, "output": None}

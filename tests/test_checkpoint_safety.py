@@ -15,8 +15,9 @@ import torch
 from conftest import CONF, FAST, TINY_MLP, compose_config, run_train_script
 from ganarena.errors import CheckpointError
 from ganarena.run.build import build_run
-from ganarena.run.checkpoints import AtomicCheckpointIO, conf_targets, load_untrusted
+from ganarena.run.checkpoints import AtomicCheckpointIO, load_untrusted
 from ganarena.run.sharing import read_export, write_export
+from ganarena.run.stored_config import conf_targets
 from ganarena.run.training import train
 from test_eval_sample import load_script
 
@@ -190,3 +191,21 @@ def test_every_target_in_conf_is_allowed_and_nothing_else():
         written |= set(re.findall(r"_target_:\s*([\w.]+)", file.read_text()))
     assert conf_targets() == written
     assert {"torch.optim.Adam", "ganarena.models.dcgan.DCGANGenerator", "ganarena.data.toy.ToyDataModule"} <= written
+
+
+def test_a_checkpoint_from_before_the_modules_moved_still_opens_and_resumes(real_checkpoint, tmp_path, monkeypatch):
+    """Stored targets under ganarena.losses / .constraints (the old layout) name today's classes."""
+
+    def old_layout(config):
+        config["loss"]["_target_"] = config["loss"]["_target_"].replace("ganarena.game.losses.", "ganarena.losses.")
+        for node in config["callbacks"].values():
+            node["_target_"] = node["_target_"].replace("ganarena.run.callbacks.", "ganarena.callbacks.")
+
+    old = with_config(real_checkpoint, tmp_path / "old.ckpt", old_layout)
+    assert torch.load(old, weights_only=True)["config"]["loss"]["_target_"].startswith("ganarena.losses.")
+    output = tmp_path / "s.npy"
+    monkeypatch.setattr(sys, "argv", ["sample.py", f"ckpt_path={old}", f"output={output}"])
+    load_script("sample").main()
+    assert output.is_file()
+    _, module, _ = train(compose_config([*TOY, "trainer.max_steps=2", f"ckpt_path={old}"], tmp_path / "resumed"))
+    assert module.iteration == 2

@@ -2,14 +2,12 @@
 
     trainer = Trainer(plugins=[AtomicCheckpointIO()])     # build_run does this
     checkpoint = read_checkpoint(path, expected_config)    # clear CheckpointError, or the dict
-    config = checked_config(checkpoint["config"], path)    # before anything is built from it
 
 Every checkpoint is read with torch's `weights_only` unpickler: tensors, containers and plain
 values come back, and a file that names any other type (a pickled callable, say) is refused
 before anything in it runs. Lightning's own restore (`trainer.fit(ckpt_path=...)`) reads
-through `AtomicCheckpointIO.load_checkpoint`, so it takes the same path. A stored config is
-data: `checked_config` refuses any `_target_` that conf/ does not name, interpolations, and
-missing or malformed sections, so eval.py and sample.py instantiate only ganarena's own classes.
+through `AtomicCheckpointIO.load_checkpoint`, so it takes the same path. The stored config is
+checked by stored_config.py before anything is built from it.
 
 Lightning stages a checkpoint in the system temp directory and moves it into place; when that
 directory is on another file system (local /tmp, run directory on NFS or Lustre) the move is a
@@ -20,8 +18,6 @@ one is complete.
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 import pickle
 import re
@@ -33,9 +29,9 @@ from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-from omegaconf import OmegaConf
 
 from ganarena.errors import CheckpointError
+from ganarena.run.stored_config import with_current_targets
 
 # Config sections that shape the networks and their optimizers: a checkpoint from a run that
 # differs in one of them cannot continue in this run.
@@ -45,22 +41,6 @@ STATE_DEFINING_KEYS = ("model", "loss", "constraint", "optim", "latent_dim")
 # containers, numbers, strings): none. Checkpoints of every preset, of a 2-process DDP run and
 # with a best.ckpt need nothing more; keep on_save_checkpoint to plain types rather than add here.
 CHECKPOINT_GLOBALS: tuple[Any, ...] = ()
-
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
-# What eval.py and sample.py build from a stored config, so what must be there, and as what.
-REQUIRED_SECTIONS = {
-    "data": dict,
-    "model": dict,
-    "model.generator": dict,
-    "model.critic": dict,
-    "loss": dict,
-    "optim": dict,
-    "optim.generator": dict,
-    "optim.critic": dict,
-    "n_critic": int,
-}
-# Sections read when present: absent or null is fine, anything but a mapping is not.
-OPTIONAL_SECTIONS = ("constraint", "metrics", "trainer", "paths")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -139,6 +119,7 @@ def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | N
             f"checkpoint {path} has a malformed {', '.join(malformed)}; it was not written by ganarena's training."
             " Pass a checkpoint from a run's checkpoints/ directory"
         )
+    checkpoint["config"] = with_current_targets(checkpoint["config"])
     if expected_config is not None:
         differing = sorted(config_differences(checkpoint["config"], expected_config, STATE_DEFINING_KEYS))
         if differing:
@@ -148,74 +129,6 @@ def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | N
                 " .hydra/config.yaml of its run directory)"
             )
     return checkpoint
-
-
-def checked_config(config: Mapping[str, Any], path: str | os.PathLike, ignored: Iterable[str] = ()) -> dict:
-    """A copy of a stored config that is safe to instantiate, or CheckpointError saying what is wrong.
-
-    `ignored`: dotted keys the caller sets itself or never uses (eval.py's command-line metrics
-    overrides, sample.py's metrics); they are removed from the copy, unchecked.
-    """
-    config = copy.deepcopy(dict(config))
-    for key in ignored:
-        parent, _, last = key.rpartition(".")
-        node = _node(config, parent) if parent else config
-        if isinstance(node, dict):
-            node.pop(last, None)
-    for section, kind in REQUIRED_SECTIONS.items():
-        if not isinstance(_node(config, section), kind):
-            raise CheckpointError(
-                f"checkpoint {path}: its stored config lacks {section} (or it is not a {kind.__name__});"
-                " the file is not a complete ganarena checkpoint. Use a checkpoint or export written by ganarena"
-            )
-    for section in OPTIONAL_SECTIONS:
-        if not isinstance(config.get(section), dict | None):
-            raise CheckpointError(
-                f"checkpoint {path}: its stored config has a malformed {section} (not a mapping);"
-                " the file was not written by ganarena. Use a checkpoint or export written by ganarena"
-            )
-    allowed = conf_targets()
-    for key, value in _entries(config):
-        if isinstance(value, str) and "${" in value:
-            raise CheckpointError(
-                f"checkpoint {path}: its stored config has an interpolation at {key} ({value!r}); ganarena stores"
-                " resolved configs, so the file was altered. Use a checkpoint or export written by ganarena"
-            )
-        if key.rsplit(".", 1)[-1] == "_target_" and not (isinstance(value, str) and value in allowed):
-            raise CheckpointError(
-                f"checkpoint {path}: its stored config asks to build {value!r} at {key}, which is not a class"
-                " of ganarena's conf/; refused, nothing was built. The file is not a ganarena checkpoint or not"
-                " one to trust (a metrics class of your own is given on eval.py's command line: KEY=CLASS)"
-            )
-    return config
-
-
-@functools.cache
-def conf_targets() -> frozenset[str]:
-    """Every `_target_` that a file under conf/ names: what a stored config may ask to build."""
-    if not CONF_DIR.is_dir():
-        raise CheckpointError(f"{CONF_DIR} is missing; checkpoints are opened from a ganarena checkout")
-    targets = set()
-    for file in CONF_DIR.rglob("*.yaml"):
-        content = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
-        targets |= {value for key, value in _entries(content) if key.rsplit(".", 1)[-1] == "_target_"}
-    return frozenset(targets)
-
-
-def _node(config: dict, dotted: str) -> Any:
-    node = config
-    for part in dotted.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
-def _entries(node: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """(dotted key, value) of every leaf and node under `node`, through dicts and lists."""
-    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        name = f"{prefix}.{key}" if prefix else str(key)
-        yield name, value
-        yield from _entries(value, name)
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any], keys: Iterable[str]) -> list[str]:

@@ -4,7 +4,7 @@
     run.generator, run.datamodule, run.cfg, run.iteration
 
 A checkpoint (or an export, see run/sharing.py) holds the run's resolved config. It is
-checked first (checkpoints.checked_config: only conf/'s classes, every needed section), then
+checked first (stored_config.checked_config: only conf/'s classes, every needed section), then
 the DataModule and the networks are built from it by run/build.py's builders, exactly as
 training built them, and the saved weights are loaded.
 """
@@ -19,8 +19,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganarena.run.build import build_module, instantiate
-from ganarena.run.checkpoints import check_state_fits, checked_config, read_checkpoint
+from ganarena.run.checkpoints import check_state_fits, read_checkpoint
 from ganarena.run.sharing import read_export
+from ganarena.run.stored_config import checked_config
 
 EXPORT_SUFFIX = ".safetensors"
 
