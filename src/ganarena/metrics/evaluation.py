@@ -1,8 +1,7 @@
-"""Evaluate the generator on a schedule of generator iterations: the base of every metric family.
+"""The base of every metric family: measure a generator on fixed noise, DDP-aware.
 
     evaluation = FrechetEvaluation(backbone=InceptionV3(), num_fake=10_000, every_n_iterations=1000)
-    trainer = L.Trainer(callbacks=[evaluation], ...)       # logs val/fid, val/kid every 1000 iterations
-    values = evaluation.run(generator, datamodule, device)  # the same numbers outside training (eval.py)
+    values = evaluation.run(generator, datamodule, device)   # {"fid": ..., "kid": ...}
 
 Subclasses say which data they can measure (`incompatibility`), load what they need once
 (`prepare`), take generated batches (`update`) and turn them into values (`compute`, synced
@@ -11,37 +10,29 @@ across DDP ranks). This class owns the rest:
 - the noise: `num_samples` latent points drawn once from `seed`, so every evaluation of a run,
   and eval.py later on a checkpoint, measures the same latent points;
 - DDP: each rank generates and measures its contiguous share of those points, with rank 0's
-  batch-norm statistics (the ones checkpoints hold), and the metric states are synced;
-- the schedule: every `every_n_iterations` generator iterations, and at the end of training when
-  that falls between two scheduled evaluations (runs shorter than one interval are not evaluated);
-- the outputs: `val/<name>` to every logger at step = generator iterations, the protocol once as
-  hyper-parameters, the values in `trainer.callback_metrics`, and for an evaluation with a
-  `monitor` (lower is better) a `best_checkpoint` rewritten whenever that value improves.
+  batch-norm statistics (the ones checkpoints hold), and the metric states are synced.
 
-Evaluations never touch the global random state, so training follows the same trajectory with
-or without them.
+`every_n_iterations`, `monitor` and `best_checkpoint` say how a training run schedules it and
+which value its best checkpoint follows (run/evaluation.py). Evaluations never touch the global
+random state, so training follows the same trajectory with or without them.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image
 from torch import Tensor, nn
 
 from ganarena.errors import ConfigError
 from ganarena.game.noise import seeded_noise
 from ganarena.metrics.distributed import broadcast_buffers_from_zero, rank_and_world, rank_share
-from ganarena.run.monitor import confirm_finite
 
 
-class Evaluation(L.Callback):
+class Evaluation:
     monitor: str | None = None  # the value `best_checkpoint` follows (lower is better)
 
     def __init__(
@@ -64,10 +55,7 @@ class Evaluation(L.Callback):
         self.seed = seed
         self.best_checkpoint = Path(best_checkpoint) if best_checkpoint else None
         self.name = type(self).__name__  # the builder gives it its config key (fid, toy_modes, ...)
-        self.best: float | None = None
-        self.last_evaluated = -1
         self._prepared = False
-        self._protocol_logged = False
 
     # What a metric family implements ---------------------------------------------------------
 
@@ -129,52 +117,3 @@ class Evaluation(L.Callback):
             return self.compute()
         finally:
             self.reset()
-
-    # Schedule and outputs during training ----------------------------------------------------
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.iteration % self.every_n_iterations == 0:
-            self.evaluate(trainer, pl_module)
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        if pl_module.iteration >= self.every_n_iterations:
-            self.evaluate(trainer, pl_module)
-
-    def evaluate(self, trainer: L.Trainer, pl_module) -> dict[str, float] | None:
-        iteration = pl_module.iteration
-        if iteration == self.last_evaluated:
-            return None
-        confirm_finite(trainer)  # never score (or keep as best) broken weights
-        values = self.run(pl_module.generator, trainer.datamodule, pl_module.device)
-        self.last_evaluated = iteration
-        logged = {f"val/{name}": value for name, value in values.items()}
-        if not self._protocol_logged:
-            for logger in trainer.loggers:
-                logger.log_hyperparams({f"protocol/{self.name}": self.protocol()})
-            self._protocol_logged = True
-        for logger in trainer.loggers:
-            logger.log_metrics(logged, step=iteration)
-        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in logged.items()})
-        rank_zero_info(f"iteration {iteration}: " + ", ".join(f"{k} {v:.6g}" for k, v in logged.items()))
-        self._keep_best(trainer, values)
-        return values
-
-    def _keep_best(self, trainer: L.Trainer, values: dict[str, float]) -> None:
-        if self.monitor is None or self.best_checkpoint is None:
-            return
-        value = values[self.monitor]
-        if math.isfinite(value) and (self.best is None or value < self.best):
-            self.best = value
-            # Every rank computed the same synced value, so all take part in the save as Lightning requires.
-            trainer.save_checkpoint(self.best_checkpoint, weights_only=False)
-
-    @property
-    def state_key(self) -> str:
-        return self._generate_state_key(name=self.name)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "last_evaluated": self.last_evaluated}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.best = state_dict.get("best")
-        self.last_evaluated = state_dict.get("last_evaluated", -1)

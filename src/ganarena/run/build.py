@@ -22,6 +22,7 @@ from ganarena.game.constraints import Constraint, preferred_critic_norm
 from ganarena.game.module import GANModule
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.checkpoints import AtomicCheckpointIO
+from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.loggers import ContinuingCSVLogger
 from ganarena.run.monitor import TrainingMonitor
 from ganarena.run.random_states import RandomStates
@@ -74,7 +75,7 @@ def build_loggers(cfg: DictConfig) -> list[Logger]:
 
 
 def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
-    """The evaluation callbacks of `cfg.metrics` that can measure these data (see conf/metrics/)."""
+    """The metric families of `cfg.metrics` that can measure these data (see conf/metrics/)."""
     metrics = cfg.get("metrics") or {}
     evaluations, refusals = [], []
     for name, node in metrics.items():
@@ -101,7 +102,7 @@ def build_run(cfg: DictConfig) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
     callbacks = [TrainingMonitor(), *(instantiate(c) for c in (cfg.callbacks or {}).values())]
-    callbacks += [*build_evaluations(cfg, datamodule), RandomStates()]
+    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), RandomStates()]
     trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
     check_strategy(trainer.strategy)
     return datamodule, module, trainer
