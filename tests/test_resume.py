@@ -2,14 +2,18 @@
 
 import csv
 import os
+import shutil
 
+import lightning as L
 import pytest
 import torch
 
 from conftest import FAST, TINY_MLP, compose_config, run_train_script
 from ganarena.checkpointing import AtomicCheckpointIO, read_checkpoint
 from ganarena.errors import CheckpointError
+from ganarena.experiment import build_run
 from ganarena.fit import train
+from ganarena.loggers import ContinuingCSVLogger
 
 # WGAN-GP on a toy set so small that an epoch is 3 iterations: the interruption at iteration 5
 # falls in the middle of the second epoch, and the gradient penalty draws random numbers too.
@@ -130,3 +134,111 @@ def test_a_seed_makes_a_cpu_run_repeatable(tmp_path):
     assert all(torch.equal(weights["first"][k], weights["again"][k]) for k in weights["first"])
     assert logged(tmp_path / "first") == logged(tmp_path / "again")
     assert logged(tmp_path / "first") != logged(tmp_path / "other")
+
+
+# The CSV history across restarts: every row of an uninterrupted run, evaluations included.
+EVALUATED = ["metrics.toy_modes.every_n_iterations=2", "metrics.toy_modes.num_samples=200"]
+
+
+def history(run_dir) -> list[dict[str, str]]:
+    """Every row but Lightning's epoch column, empty cells left out, in file order."""
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return [{k: v for k, v in row.items() if v and k != "epoch"} for row in csv.DictReader(f)]
+
+
+def kinds(rows) -> list[str]:
+    return [row["step"] + (" val" if "val/modes_captured" in row else "") for row in rows]
+
+
+@pytest.fixture(scope="module")
+def straight_history(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("straight")
+    run(run_dir, "trainer.max_steps=6", *EVALUATED)
+    return history(run_dir)
+
+
+def test_uninterrupted_history_has_the_evaluation_rows(straight_history):
+    assert kinds(straight_history) == ["0", "1", "2 val", "2", "3", "4 val", "4", "5", "6 val"]
+
+
+def test_resume_at_an_evaluation_iteration_keeps_every_row_of_the_uninterrupted_run(tmp_path, straight_history):
+    run(tmp_path, "trainer.max_steps=2", *EVALUATED)
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+def test_resume_between_evaluations_adds_only_the_end_of_run_evaluation(tmp_path, straight_history):
+    """A run that ends at iteration 5 is evaluated there (its end); that row stays, nothing else differs."""
+    run(tmp_path, "trainer.max_steps=5", *EVALUATED)
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    resumed = history(tmp_path)
+    assert kinds(resumed) == ["0", "1", "2 val", "2", "3", "4 val", "4", "5 val", "5", "6 val"]
+    assert resumed[:7] + resumed[8:] == straight_history
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        ["resume=auto"],  # the issue's command pair: a finished run started again
+        ["resume=auto", "trainer.max_steps=4"],  # asked for fewer iterations than the checkpoint has
+        ["ckpt_path=CKPT"],  # the finished checkpoint, in place
+    ],
+)
+def test_a_resumed_run_that_trains_nothing_leaves_the_history_as_it_was(tmp_path, straight_history, again):
+    run(tmp_path, "trainer.max_steps=6", *EVALUATED)
+    before = (tmp_path / "csv" / "metrics.csv").read_bytes(), (tmp_path / "csv" / "hparams.yaml").read_bytes()
+    again = [a.replace("CKPT", str(tmp_path / "checkpoints" / "last.ckpt")) for a in again]
+    _, module, _ = run(tmp_path, "trainer.max_steps=6", *EVALUATED, *again)
+    assert module.iteration == 6  # nothing trained
+    assert ((tmp_path / "csv" / "metrics.csv").read_bytes(), (tmp_path / "csv" / "hparams.yaml").read_bytes()) == before
+    assert history(tmp_path) == straight_history
+
+
+def test_evaluation_at_a_checkpoint_iteration_is_logged_before_the_checkpoint_counts_rows(tmp_path):
+    run(tmp_path, "trainer.max_steps=3", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    checkpoint = read_checkpoint(tmp_path / "checkpoints" / "iter_000002.ckpt")
+    assert kinds(history(tmp_path)[: checkpoint["csv_rows"]]) == ["0", "1", "2 val"]
+
+
+def test_rows_after_the_checkpoint_are_replaced_not_duplicated(tmp_path, straight_history):
+    """The interrupted process logged past its checkpoint (iteration 2) up to step 4 before it died."""
+    run(tmp_path, "trainer.max_steps=5", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    shutil.copy(tmp_path / "checkpoints" / "iter_000002.ckpt", tmp_path / "checkpoints" / "last.ckpt")
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+class Killed(Exception):
+    pass
+
+
+def test_crash_after_a_checkpoint_leaves_no_gap(tmp_path, straight_history, monkeypatch):
+    """The CSV reaches the disk with every checkpoint, not only every flush_logs_every_n_steps rows."""
+    cfg = compose_config(
+        [*RUN, *TOY_DATA, "trainer.max_steps=6", "callbacks.checkpoint.every_n_train_steps=3", *EVALUATED], tmp_path
+    )
+    L.seed_everything(cfg.seed, workers=True)  # as fit.train does
+    datamodule, module, trainer = build_run(cfg)
+
+    def crash(*args, **kwargs):
+        if module.iteration == 4:
+            raise Killed  # stands in for SIGKILL: nothing below this point reaches the disk
+
+    module.on_train_batch_start = crash
+    monkeypatch.setattr(ContinuingCSVLogger, "finalize", lambda self, status: None)  # a killed process saves nothing
+    with pytest.raises(Killed):
+        trainer.fit(module, datamodule=datamodule)
+    assert kinds(history(tmp_path)) == ["0", "1", "2 val", "2"]  # on disk at the checkpoint of iteration 3
+    monkeypatch.undo()
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+def test_checkpoint_without_a_row_count_keeps_the_rows_up_to_its_iteration(tmp_path, straight_history):
+    """Checkpoints written before rows were counted: training rows before, evaluations up to, its iteration."""
+    run(tmp_path, "trainer.max_steps=5", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "iter_000004.ckpt", weights_only=False)
+    del checkpoint["csv_rows"]
+    torch.save(checkpoint, tmp_path / "checkpoints" / "last.ckpt")
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history

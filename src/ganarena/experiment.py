@@ -10,6 +10,8 @@ under spectral norm, the architecture's default otherwise).
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger
@@ -52,10 +54,18 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     )
 
 
-def build_loggers(cfg: DictConfig) -> list[Logger]:
-    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always."""
+def build_loggers(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> list[Logger]:
+    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always.
+
+    With the `checkpoint` the run continues from, the CSV log keeps the rows that checkpoint counted.
+    """
     loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
-    loggers.append(ContinuingCSVLogger(save_dir=cfg.paths.output_dir, name="csv", version=""))
+    resumed = (
+        {}
+        if checkpoint is None
+        else {"rows_to_keep": checkpoint.get("csv_rows"), "resume_iteration": checkpoint["iteration"]}
+    )
+    loggers.append(ContinuingCSVLogger(save_dir=cfg.paths.output_dir, name="csv", version="", **resumed))
     return loggers
 
 
@@ -81,10 +91,15 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
     return evaluations
 
 
-def build_run(cfg: DictConfig) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
+def build_run(
+    cfg: DictConfig, checkpoint: dict[str, Any] | None = None
+) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
+    """The run's objects; `checkpoint` is the one it continues from, if any (see resume.py)."""
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     callbacks += build_evaluations(cfg, datamodule)
-    trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    trainer = instantiate(
+        cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]
+    )
     return datamodule, module, trainer

@@ -22,7 +22,7 @@ def train(cfg: DictConfig):
     ckpt_path, checkpoint = checkpoint_to_continue(cfg)
     L.seed_everything(cfg.seed, workers=True)
     try:
-        datamodule, module, trainer = build_run(cfg)
+        datamodule, module, trainer = build_run(cfg, checkpoint)
     except InstantiationException as error:
         # Hydra wraps what a constructor raises; a user-facing error is worth more unwrapped.
         if (user_error := user_error_behind(error)) is not None:

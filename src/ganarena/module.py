@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from ganarena.constraints import Constraint
 from ganarena.errors import ConfigError
 from ganarena.finite_guard import FiniteGuard
+from ganarena.loggers import ContinuingCSVLogger
 from ganarena.losses import AdversarialLoss
 from ganarena.strategy import check_strategy
 
@@ -204,6 +205,12 @@ class GANModule(L.LightningModule):
         checkpoint["random_states"] = self._gather_random_states()
         # Lets a resumed run continue the same logger runs (the W&B run id, for one).
         checkpoint["logger_versions"] = {type(logger).__name__: logger.version for logger in self.trainer.loggers}
+        # The CSV log reaches the disk before the checkpoint that counts its rows, so a resume from
+        # this checkpoint finds every row up to it (none lost to a crash, none logged twice).
+        for logger in self.trainer.loggers:
+            logger.save()
+            if isinstance(logger, ContinuingCSVLogger):
+                checkpoint["csv_rows"] = logger.rows_saved
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.iteration = checkpoint["iteration"]
