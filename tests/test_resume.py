@@ -1,8 +1,11 @@
 """Exact resume, and checkpoint files that are missing, broken, foreign or from another run."""
 
 import csv
+import errno
 import os
+import re
 import shutil
+import tempfile
 
 import lightning as L
 import pytest
@@ -110,7 +113,7 @@ def test_checkpoint_write_is_atomic(saved_checkpoint, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", crash_mid_write)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointError, match=re.escape(f"cannot write checkpoint {target} (disk full)")):
         AtomicCheckpointIO().save_checkpoint({"state_dict": {}}, target)
     assert target.read_bytes() == good
     assert os.listdir(tmp_path) == ["last.ckpt"]  # no partial file left behind
@@ -242,3 +245,37 @@ def test_checkpoint_without_a_row_count_keeps_the_rows_up_to_its_iteration(tmp_p
     torch.save(checkpoint, tmp_path / "checkpoints" / "last.ckpt")
     run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
     assert history(tmp_path) == straight_history
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        ("write", "No space left on device"),  # the disk fills up while the file is written
+        ("create", "Permission denied"),  # the temporary file cannot even be created
+    ],
+)
+def test_unwritable_checkpoint_stops_the_run_and_keeps_the_last_good_one(tmp_path, monkeypatch, fault, cause):
+    real_save, real_mkstemp = torch.save, tempfile.mkstemp
+
+    def full_disk(obj, file):
+        if obj["iteration"] == 4:
+            file.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, cause)
+        real_save(obj, file)
+
+    def read_only_directory(*args, **kwargs):
+        if (tmp_path / "checkpoints" / "last.ckpt").exists():
+            raise PermissionError(errno.EACCES, cause)
+        return real_mkstemp(*args, **kwargs)
+
+    if fault == "write":
+        monkeypatch.setattr(torch, "save", full_disk)
+    else:
+        monkeypatch.setattr(tempfile, "mkstemp", read_only_directory)
+    with pytest.raises(CheckpointError) as error:
+        run(tmp_path, "trainer.max_steps=6", "callbacks.checkpoint.every_n_train_steps=2")
+    failed = tmp_path / "checkpoints" / "iter_000004.ckpt"
+    assert str(error.value).startswith(f"cannot write checkpoint {failed} ({cause}); the run stopped")
+    monkeypatch.undo()
+    assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["iteration"] == 2
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["iter_000002.ckpt", "last.ckpt"]  # no partial file

@@ -7,7 +7,8 @@ Lightning stages a checkpoint in the system temp directory and moves it into pla
 directory is on another file system (local /tmp, run directory on NFS or Lustre) the move is a
 copy, and a crash during the copy leaves a truncated `last.ckpt`. Here the file is written next
 to its destination, synced, and renamed over it: the old checkpoint stays whole until the new
-one is complete.
+one is complete. A save that fails (disk full, permission denied) stops the run with a
+CheckpointError naming the file and the cause.
 """
 
 from __future__ import annotations
@@ -37,17 +38,31 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        except OSError as error:
+            raise _unwritable(target, error) from error
         try:
             with os.fdopen(handle, "wb") as file:
                 torch.save(checkpoint, file)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temp_name, target)
-        except BaseException:
+        except BaseException as error:
             Path(temp_name).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise _unwritable(target, error) from error
             raise
+
+
+def _unwritable(target: Path, error: OSError) -> CheckpointError:
+    # Disk full, permission denied, quota exceeded: the run stops, its last good checkpoint untouched.
+    return CheckpointError(
+        f"cannot write checkpoint {target} ({error.strerror or error}); the run stopped and every checkpoint"
+        f" written before is unchanged. Free disk space or make {target.parent} writable, then continue"
+        " the run with resume=RUN_DIR"
+    )
 
 
 def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | None = None) -> dict[str, Any]:
