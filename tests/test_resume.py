@@ -13,7 +13,7 @@ import torch
 
 from conftest import FAST, TINY_MLP, compose_config, run_train_script
 from ganarena.checkpointing import AtomicCheckpointIO, read_checkpoint
-from ganarena.errors import CheckpointError
+from ganarena.errors import CheckpointError, ConfigError
 from ganarena.experiment import build_run
 from ganarena.fit import train
 from ganarena.loggers import ContinuingCSVLogger
@@ -279,3 +279,40 @@ def test_unwritable_checkpoint_stops_the_run_and_keeps_the_last_good_one(tmp_pat
     monkeypatch.undo()
     assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["iteration"] == 2
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["iter_000002.ckpt", "last.ckpt"]  # no partial file
+
+
+def checkpoint_files(run_dir) -> list[str]:
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+
+
+def test_only_the_last_periodic_checkpoints_are_kept_across_a_resume(tmp_path):
+    every_one = ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.checkpoint.keep_last=3"]
+    run(tmp_path, "trainer.max_steps=5", *every_one)
+    assert checkpoint_files(tmp_path) == ["iter_000003.ckpt", "iter_000004.ckpt", "iter_000005.ckpt", "last.ckpt"]
+    (tmp_path / "checkpoints" / "best.ckpt").write_bytes(b"an evaluation's best")
+    (tmp_path / "checkpoints" / ".last.ckpt.abc.partial").write_bytes(b"left by a killed save")
+    run(tmp_path, "resume=auto", "trainer.max_steps=7", *every_one)
+    # The resumed run goes on ranking the first process's files: 3 and 4 go, its own 6 and 7 come.
+    assert checkpoint_files(tmp_path) == [
+        "best.ckpt",
+        "iter_000005.ckpt",
+        "iter_000006.ckpt",
+        "iter_000007.ckpt",
+        "last.ckpt",
+    ]
+    assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["iteration"] == 7
+
+
+def test_keep_last_minus_one_keeps_every_periodic_checkpoint(tmp_path):
+    run(
+        tmp_path,
+        "trainer.max_steps=4",
+        "callbacks.checkpoint.every_n_train_steps=1",
+        "callbacks.checkpoint.keep_last=-1",
+    )
+    assert checkpoint_files(tmp_path) == [f"iter_00000{i}.ckpt" for i in range(1, 5)] + ["last.ckpt"]
+
+
+def test_keep_last_below_minus_one_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"keep_last must be -1 \(keep all\) or a count >= 0, got -2"):
+        run(tmp_path, "trainer.max_steps=1", "callbacks.checkpoint.keep_last=-2")
