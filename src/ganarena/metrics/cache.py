@@ -21,9 +21,11 @@ from lightning.pytorch.utilities import rank_zero_warn
 def atomic_save(payload: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
     try:
-        torch.save(payload, temporary)
+        with os.fdopen(handle, "wb") as file:
+            torch.save(payload, file)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename makes it visible, even across a power loss
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
