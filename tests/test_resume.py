@@ -316,3 +316,25 @@ def test_keep_last_minus_one_keeps_every_periodic_checkpoint(tmp_path):
 def test_keep_last_below_minus_one_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"keep_last must be -1 \(keep all\) or a count >= 0, got -2"):
         run(tmp_path, "trainer.max_steps=1", "callbacks.checkpoint.keep_last=-2")
+
+
+def test_the_issues_command_pair_keeps_every_row(tmp_path):
+    """`train.py ... resume=auto` twice on a finished run: the second trains nothing and deletes nothing."""
+    args = [
+        "experiment=gan_qp",
+        "data=grid25",
+        "logger=csv",
+        *TINY_MLP,
+        "trainer.max_steps=20",
+        "metrics.toy_modes.every_n_iterations=10",
+        "metrics.toy_modes.num_samples=200",
+        "trainer.log_every_n_steps=5",
+        "hydra.run.dir=logs/rerun",
+        "resume=auto",
+    ]
+    run_train_script(args, cwd=tmp_path)
+    csv_dir = tmp_path / "logs" / "rerun" / "csv"
+    first = {name: (csv_dir / name).read_bytes() for name in ("metrics.csv", "hparams.yaml")}
+    assert kinds(history(tmp_path / "logs" / "rerun")) == ["4", "9", "10 val", "14", "19", "20 val"]
+    run_train_script(args, cwd=tmp_path)
+    assert {name: (csv_dir / name).read_bytes() for name in ("metrics.csv", "hparams.yaml")} == first
