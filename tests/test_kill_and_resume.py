@@ -75,14 +75,21 @@ def wandb_ids(run_dir: Path) -> set[str]:
     return {p.name.rsplit("-", 1)[-1] for p in (run_dir / "wandb").glob("offline-run-*")}
 
 
+def fresh_process_env() -> dict[str, str]:
+    """This environment, W&B offline, without the W&B service an earlier in-process test started:
+    a process attached to it would leave its run open there when killed, and the restart would be
+    refused ("run ID is in use"), which a killed job's own service, gone with it, never does."""
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    return {**env, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+
+
 def kill_at(moment: str, iteration: int, run_dir: Path) -> None:
     marker = run_dir / f"frozen-{moment}"
     args = [*RUN, "logger=wandb", "hydra.run.dir=.", "resume=auto"]
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     process = subprocess.Popen(
         [sys.executable, str(REPO / "tests" / "pause_at.py"), moment, str(iteration), str(marker), *args],
         cwd=run_dir,
-        env=env,
+        env=fresh_process_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -127,7 +134,7 @@ def test_killed_four_times_and_resumed_ends_as_the_uninterrupted_run(tmp_path, s
     result = subprocess.run(
         [sys.executable, str(REPO / "src" / "train.py"), *RUN, "logger=wandb", "hydra.run.dir=.", "resume=auto"],
         cwd=tmp_path,
-        env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"},
+        env=fresh_process_env(),
         capture_output=True,
         text=True,
         timeout=300,
