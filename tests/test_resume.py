@@ -2,14 +2,21 @@
 broken, foreign or from another run."""
 
 import csv
+import errno
 import os
+import re
+import shutil
+import tempfile
 
+import lightning as L
 import pytest
 import torch
 
 from conftest import CONF, FAST, TINY_MLP, compose_config, run_train_script
-from ganarena.errors import CheckpointError
+from ganarena.errors import CheckpointError, ConfigError
+from ganarena.run.build import build_run
 from ganarena.run.checkpoints import AtomicCheckpointIO, read_checkpoint
+from ganarena.run.csv_history import ContinuingCSVLogger
 from ganarena.run.trained import load_trained
 from ganarena.run.training import train
 
@@ -125,7 +132,7 @@ def test_checkpoint_write_is_atomic(saved_checkpoint, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", crash_mid_write)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointError, match=re.escape(f"cannot write checkpoint {target} (disk full)")):
         AtomicCheckpointIO().save_checkpoint({"state_dict": {}}, target)
     assert target.read_bytes() == good
     assert os.listdir(tmp_path) == ["last.ckpt"]  # no partial file left behind
@@ -149,3 +156,204 @@ def test_a_seed_makes_a_cpu_run_repeatable(tmp_path):
     assert all(torch.equal(weights["first"][k], weights["again"][k]) for k in weights["first"])
     assert logged(tmp_path / "first") == logged(tmp_path / "again")
     assert logged(tmp_path / "first") != logged(tmp_path / "other")
+
+
+# The CSV history across restarts: every row of an uninterrupted run, evaluations included.
+EVALUATED = ["metrics.toy_modes.every_n_iterations=2", "metrics.toy_modes.num_samples=200"]
+
+
+def history(run_dir) -> list[dict[str, str]]:
+    """Every row but Lightning's epoch column, empty cells left out, in file order."""
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return [{k: v for k, v in row.items() if v and k != "epoch"} for row in csv.DictReader(f)]
+
+
+def kinds(rows) -> list[str]:
+    return [row["step"] + (" val" if "val/modes_captured" in row else "") for row in rows]
+
+
+@pytest.fixture(scope="module")
+def straight_history(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("straight")
+    run(run_dir, "trainer.max_steps=6", *EVALUATED)
+    return history(run_dir)
+
+
+def test_uninterrupted_history_has_the_evaluation_rows(straight_history):
+    assert kinds(straight_history) == ["0", "1", "2 val", "2", "3", "4 val", "4", "5", "6 val"]
+
+
+def test_resume_at_an_evaluation_iteration_keeps_every_row_of_the_uninterrupted_run(tmp_path, straight_history):
+    run(tmp_path, "trainer.max_steps=2", *EVALUATED)
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+def test_resume_between_evaluations_adds_only_the_end_of_run_evaluation(tmp_path, straight_history):
+    """A run that ends at iteration 5 is evaluated there (its end); that row stays, nothing else differs."""
+    run(tmp_path, "trainer.max_steps=5", *EVALUATED)
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    resumed = history(tmp_path)
+    assert kinds(resumed) == ["0", "1", "2 val", "2", "3", "4 val", "4", "5 val", "5", "6 val"]
+    assert resumed[:7] + resumed[8:] == straight_history
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        ["resume=auto"],  # the issue's command pair: a finished run started again
+        ["resume=auto", "trainer.max_steps=4"],  # asked for fewer iterations than the checkpoint has
+        ["ckpt_path=CKPT"],  # the finished checkpoint, in place
+    ],
+)
+def test_a_resumed_run_that_trains_nothing_leaves_the_history_as_it_was(tmp_path, straight_history, again):
+    run(tmp_path, "trainer.max_steps=6", *EVALUATED)
+    before = (tmp_path / "csv" / "metrics.csv").read_bytes(), (tmp_path / "csv" / "hparams.yaml").read_bytes()
+    again = [a.replace("CKPT", str(tmp_path / "checkpoints" / "last.ckpt")) for a in again]
+    _, module, _ = run(tmp_path, "trainer.max_steps=6", *EVALUATED, *again)
+    assert module.iteration == 6  # nothing trained
+    assert ((tmp_path / "csv" / "metrics.csv").read_bytes(), (tmp_path / "csv" / "hparams.yaml").read_bytes()) == before
+    assert history(tmp_path) == straight_history
+
+
+def test_evaluation_at_a_checkpoint_iteration_is_logged_before_the_checkpoint_counts_rows(tmp_path):
+    run(tmp_path, "trainer.max_steps=3", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    checkpoint = read_checkpoint(tmp_path / "checkpoints" / "iter_000002.ckpt")
+    assert kinds(history(tmp_path)[: checkpoint["csv_rows"]]) == ["0", "1", "2 val"]
+
+
+def test_rows_after_the_checkpoint_are_replaced_not_duplicated(tmp_path, straight_history):
+    """The interrupted process logged past its checkpoint (iteration 2) up to step 4 before it died."""
+    run(tmp_path, "trainer.max_steps=5", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    shutil.copy(tmp_path / "checkpoints" / "iter_000002.ckpt", tmp_path / "checkpoints" / "last.ckpt")
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+class Killed(Exception):
+    pass
+
+
+def test_crash_after_a_checkpoint_leaves_no_gap(tmp_path, straight_history, monkeypatch):
+    """The CSV reaches the disk with every checkpoint, not only every flush_logs_every_n_steps rows."""
+    cfg = compose_config(
+        [*RUN, *TOY_DATA, "trainer.max_steps=6", "callbacks.checkpoint.every_n_train_steps=3", *EVALUATED], tmp_path
+    )
+    L.seed_everything(cfg.seed, workers=True)  # as fit.train does
+    datamodule, module, trainer = build_run(cfg)
+
+    def crash(*args, **kwargs):
+        if module.iteration == 4:
+            raise Killed  # stands in for SIGKILL: nothing below this point reaches the disk
+
+    module.on_train_batch_start = crash
+    monkeypatch.setattr(ContinuingCSVLogger, "finalize", lambda self, status: None)  # a killed process saves nothing
+    with pytest.raises(Killed):
+        trainer.fit(module, datamodule=datamodule)
+    assert kinds(history(tmp_path)) == ["0", "1", "2 val", "2"]  # on disk at the checkpoint of iteration 3
+    monkeypatch.undo()
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+def test_checkpoint_without_a_row_count_keeps_the_rows_up_to_its_iteration(tmp_path, straight_history):
+    """Checkpoints written before rows were counted: training rows before, evaluations up to, its iteration."""
+    run(tmp_path, "trainer.max_steps=5", "callbacks.checkpoint.every_n_train_steps=2", *EVALUATED)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "iter_000004.ckpt", weights_only=False)
+    del checkpoint["csv_rows"]
+    torch.save(checkpoint, tmp_path / "checkpoints" / "last.ckpt")
+    run(tmp_path, "resume=auto", "trainer.max_steps=6", *EVALUATED)
+    assert history(tmp_path) == straight_history
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        ("write", "No space left on device"),  # the disk fills up while the file is written
+        ("create", "Permission denied"),  # the temporary file cannot even be created
+    ],
+)
+def test_unwritable_checkpoint_stops_the_run_and_keeps_the_last_good_one(tmp_path, monkeypatch, fault, cause):
+    real_save, real_mkstemp = torch.save, tempfile.mkstemp
+
+    def full_disk(obj, file):
+        if obj["iteration"] == 4:
+            file.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, cause)
+        real_save(obj, file)
+
+    def read_only_directory(*args, **kwargs):
+        if (tmp_path / "checkpoints" / "last.ckpt").exists():
+            raise PermissionError(errno.EACCES, cause)
+        return real_mkstemp(*args, **kwargs)
+
+    if fault == "write":
+        monkeypatch.setattr(torch, "save", full_disk)
+    else:
+        monkeypatch.setattr(tempfile, "mkstemp", read_only_directory)
+    with pytest.raises(CheckpointError) as error:
+        run(tmp_path, "trainer.max_steps=6", "callbacks.checkpoint.every_n_train_steps=2")
+    failed = tmp_path / "checkpoints" / "iter_000004.ckpt"
+    assert str(error.value).startswith(f"cannot write checkpoint {failed} ({cause}); the run stopped")
+    monkeypatch.undo()
+    assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["iteration"] == 2
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["iter_000002.ckpt", "last.ckpt"]  # no partial file
+
+
+def checkpoint_files(run_dir) -> list[str]:
+    return sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+
+
+def test_only_the_last_periodic_checkpoints_are_kept_across_a_resume(tmp_path):
+    every_one = ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.checkpoint.keep_last=3"]
+    run(tmp_path, "trainer.max_steps=5", *every_one)
+    assert checkpoint_files(tmp_path) == ["iter_000003.ckpt", "iter_000004.ckpt", "iter_000005.ckpt", "last.ckpt"]
+    (tmp_path / "checkpoints" / "best.ckpt").write_bytes(b"an evaluation's best")
+    (tmp_path / "checkpoints" / ".last.ckpt.abc.partial").write_bytes(b"left by a killed save")
+    run(tmp_path, "resume=auto", "trainer.max_steps=7", *every_one)
+    # The resumed run goes on ranking the first process's files: 3 and 4 go, its own 6 and 7 come.
+    assert checkpoint_files(tmp_path) == [
+        "best.ckpt",
+        "iter_000005.ckpt",
+        "iter_000006.ckpt",
+        "iter_000007.ckpt",
+        "last.ckpt",
+    ]
+    assert read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["iteration"] == 7
+
+
+def test_keep_last_minus_one_keeps_every_periodic_checkpoint(tmp_path):
+    run(
+        tmp_path,
+        "trainer.max_steps=4",
+        "callbacks.checkpoint.every_n_train_steps=1",
+        "callbacks.checkpoint.keep_last=-1",
+    )
+    assert checkpoint_files(tmp_path) == [f"iter_00000{i}.ckpt" for i in range(1, 5)] + ["last.ckpt"]
+
+
+def test_keep_last_below_minus_one_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"keep_last must be -1 \(keep all\) or a count >= 0, got -2"):
+        run(tmp_path, "trainer.max_steps=1", "callbacks.checkpoint.keep_last=-2")
+
+
+def test_the_issues_command_pair_keeps_every_row(tmp_path):
+    """`train.py ... resume=auto` twice on a finished run: the second trains nothing and deletes nothing."""
+    args = [
+        "experiment=gan_qp",
+        "data=grid25",
+        "logger=csv",
+        *TINY_MLP,
+        "trainer.max_steps=20",
+        "metrics.toy_modes.every_n_iterations=10",
+        "metrics.toy_modes.num_samples=200",
+        "trainer.log_every_n_steps=5",
+        "hydra.run.dir=logs/rerun",
+        "resume=auto",
+    ]
+    run_train_script(args, cwd=tmp_path)
+    csv_dir = tmp_path / "logs" / "rerun" / "csv"
+    first = {name: (csv_dir / name).read_bytes() for name in ("metrics.csv", "hparams.yaml")}
+    assert kinds(history(tmp_path / "logs" / "rerun")) == ["4", "9", "10 val", "14", "19", "20 val"]
+    run_train_script(args, cwd=tmp_path)
+    assert {name: (csv_dir / name).read_bytes() for name in ("metrics.csv", "hparams.yaml")} == first

@@ -143,8 +143,6 @@ class GANModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["iteration"] = self.iteration
         checkpoint["config"] = self.config
-        # Lets a resumed run continue the same logger runs (the W&B run id, for one).
-        checkpoint["logger_versions"] = {type(logger).__name__: logger.version for logger in self.trainer.loggers}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.iteration = checkpoint["iteration"]

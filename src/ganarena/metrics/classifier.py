@@ -177,7 +177,18 @@ def load_or_train_classifier(
     seed: int = 0,
     max_digits: int = 60_000,
 ) -> tuple[DigitClassifier, dict[str, Any]]:
-    """The data set's classifier, from the cache or trained (on rank 0) and cached; same on every rank."""
+    """The data set's classifier, from the cache or trained (on rank 0) and cached; same on every rank.
+
+    The global random state is left as it was: building networks draws from it, and a run that
+    trains the classifier must follow the same trajectory as one (a resumed run) that loads it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        return _load_or_train_classifier(datamodule, cache_dir, steps, seed, max_digits)
+
+
+def _load_or_train_classifier(
+    datamodule, cache_dir: Path, steps: int, seed: int, max_digits: int
+) -> tuple[DigitClassifier, dict[str, Any]]:
     digits = digits_per_image(datamodule)
     name = f"digit-classifier-{datamodule.reference_id}-{RECIPE}-steps{steps}-seed{seed}-max{max_digits}.pt"
     path = Path(cache_dir) / "classifiers" / name

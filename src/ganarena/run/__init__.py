@@ -9,7 +9,7 @@
     monitor.py        TrainingMonitor: non-finite check and loss logging; finite_guard.py its check
     random_states.py  every rank's random state in checkpoints
     callbacks.py      sample pictures, checkpoints counted in iterations, preemption
-    loggers.py        W&B that never hangs, a CSV log that continues
+    loggers.py        W&B that never hangs; csv_history.py the CSV log that survives restarts
     strategy.py       gan_ddp: generator and critic in separate DDP wrappers
     devices.py        what an accelerator setting means; resolvers.py the config resolvers
 

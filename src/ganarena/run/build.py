@@ -10,6 +10,8 @@ under spectral norm, the architecture's default otherwise).
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
@@ -22,8 +24,8 @@ from ganarena.game.constraints import Constraint, preferred_critic_norm
 from ganarena.game.module import GANModule
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.checkpoints import AtomicCheckpointIO
+from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
 from ganarena.run.evaluation import ScheduledEvaluation
-from ganarena.run.loggers import ContinuingCSVLogger
 from ganarena.run.monitor import TrainingMonitor
 from ganarena.run.random_states import RandomStates
 from ganarena.run.strategy import check_strategy
@@ -67,10 +69,18 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     )
 
 
-def build_loggers(cfg: DictConfig) -> list[Logger]:
-    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always."""
+def build_loggers(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> list[Logger]:
+    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always.
+
+    With the `checkpoint` the run continues from, the CSV log keeps the rows that checkpoint counted.
+    """
     loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
-    loggers.append(ContinuingCSVLogger(save_dir=cfg.paths.output_dir, name="csv", version=""))
+    resumed = (
+        {}
+        if checkpoint is None
+        else {"rows_to_keep": checkpoint.get("csv_rows"), "resume_iteration": checkpoint["iteration"]}
+    )
+    loggers.append(ContinuingCSVLogger(save_dir=cfg.paths.output_dir, name="csv", version="", **resumed))
     return loggers
 
 
@@ -96,13 +106,18 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
     return evaluations
 
 
-def build_run(cfg: DictConfig) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
+def build_run(
+    cfg: DictConfig, checkpoint: dict[str, Any] | None = None
+) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
+    """The run's objects; `checkpoint` is the one it continues from, if any (see resume.py)."""
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule.shape)
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
     callbacks = [TrainingMonitor(), *(instantiate(c) for c in (cfg.callbacks or {}).values())]
-    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), RandomStates()]
-    trainer = instantiate(cfg.trainer, logger=build_loggers(cfg), callbacks=callbacks, plugins=[AtomicCheckpointIO()])
+    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), LogsInCheckpoints(), RandomStates()]
+    trainer = instantiate(
+        cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]
+    )
     check_strategy(trainer.strategy)
     return datamodule, module, trainer

@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from ganarena.atomic_file import PARTIAL_SUFFIX
 from ganarena.errors import ConfigError
 from ganarena.game.noise import seeded_noise
 from ganarena.run.lightning_private import last_saved_step, save_last_now
@@ -83,11 +84,34 @@ class SampleGrid(L.Callback):
 
 
 class IterationCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint that also writes `last.ckpt` when training ends between scheduled saves.
+    """ModelCheckpoint that keeps the last `keep_last` periodic checkpoints, and also writes `last.ckpt`
+    when training ends between scheduled saves.
 
-    With the GANModule, `global_step` (and so `every_n_train_steps` and `{step}` in file names)
-    counts generator iterations.
+        IterationCheckpoint(dirpath, every_n_train_steps=500, keep_last=5, save_last=True, filename="iter_{step:06d}")
+
+    `keep_last=-1` keeps every periodic checkpoint; `last.ckpt` and the evaluations' `best.ckpt`
+    are never removed. With the GANModule, `global_step` (and so `every_n_train_steps` and
+    `{step}` in file names) counts generator iterations. A checkpoint of an iteration that an
+    interrupted process had already saved replaces that file, and the temporary files a killed
+    process left in `dirpath` are removed when training starts.
     """
+
+    def __init__(self, keep_last: int = 5, **kwargs):
+        if not isinstance(keep_last, int) or keep_last < -1:
+            raise ConfigError(f"callbacks.checkpoint.keep_last must be -1 (keep all) or a count >= 0, got {keep_last}")
+        if "save_top_k" in kwargs or "monitor" in kwargs:
+            raise ConfigError("set callbacks.checkpoint.keep_last rather than save_top_k or monitor")
+        # The N largest steps are the last N checkpoints: Lightning's top-k, ranked by iteration.
+        ranking = {"save_top_k": -1} if keep_last == -1 else {"save_top_k": keep_last, "monitor": "step", "mode": "max"}
+        kwargs.setdefault("enable_version_counter", False)
+        super().__init__(**ranking, **kwargs)
+        self.keep_last = keep_last
+
+    def setup(self, trainer, pl_module, stage):
+        super().setup(trainer, pl_module, stage)
+        if trainer.is_global_zero and self.dirpath and os.path.isdir(self.dirpath):
+            for leftover in Path(self.dirpath).glob(f".*{PARTIAL_SUFFIX}"):
+                leftover.unlink(missing_ok=True)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         # Lightning warns that manual optimization saves the state after the optimizer step.

@@ -13,7 +13,8 @@ Lightning stages a checkpoint in the system temp directory and moves it into pla
 directory is on another file system (local /tmp, run directory on NFS or Lustre) the move is a
 copy, and a crash during the copy leaves a truncated `last.ckpt`. Here the file is written next
 to its destination, synced, and renamed over it: the old checkpoint stays whole until the new
-one is complete.
+one is complete. A save that fails (disk full, permission denied) stops the run with a
+CheckpointError naming the file and the cause.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from ganarena.atomic_file import atomic_write
 from ganarena.errors import CheckpointError
 from ganarena.run.stored_config import with_current_targets
 
@@ -50,17 +51,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
         try:
-            with os.fdopen(handle, "wb") as file:
+            with atomic_write(target) as file:
                 torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        except OSError as error:
+            raise _unwritable(target, error) from error
 
     def load_checkpoint(self, path, map_location: Any = "cpu", weights_only: bool | None = None) -> dict[str, Any]:
         """What Lightning's restore calls: always the safe unpickler, whatever `weights_only` asks."""
@@ -93,6 +88,15 @@ def _refused_globals(path: str | os.PathLike, error: pickle.UnpicklingError) -> 
             return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # the legacy (non-zip) format: torch's message names the first refused type
         return sorted(set(re.findall(r"GLOBAL (\S+)", str(error))))
+
+
+def _unwritable(target: Path, error: OSError) -> CheckpointError:
+    # Disk full, permission denied, quota exceeded: the run stops, its last good checkpoint untouched.
+    return CheckpointError(
+        f"cannot write checkpoint {target} ({error.strerror or error}); the run stopped and every checkpoint"
+        f" written before is unchanged. Free disk space or make {target.parent} writable, then continue"
+        " the run with resume=RUN_DIR"
+    )
 
 
 def read_checkpoint(path: str | os.PathLike, expected_config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,13 +1,13 @@
-"""Loggers that survive real runs.
+"""Weights & Biases that never prompts or hangs, and the W&B group of a sweep job.
 
-Weights & Biases never prompts or hangs: online with credentials and a reachable server, offline
-(sync later) otherwise, saying once why. The CSV log of a run continued in its own directory
-keeps the rows written before the checkpoint it continues from.
+    logger = wandb_logger(save_dir, mode="auto", project="ganarena")   # conf/logger/wandb.yaml
+
+Online with credentials and a reachable server, offline (sync later) otherwise, saying once why.
+Each run is closed when training ends, so every job of a multirun gets its own W&B run.
 """
 
 from __future__ import annotations
 
-import csv
 import netrc
 import os
 import socket
@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from lightning.pytorch.loggers import CSVLogger, WandbLogger
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_info
 
 
 def wandb_credentials_present() -> bool:
@@ -80,28 +80,3 @@ def wandb_logger(save_dir: str, mode: str = "auto", **kwargs) -> WandbLogger:
     # A run without overrides has an empty override string; W&B then names the run itself.
     kwargs["name"] = kwargs.get("name") or None
     return ClosingWandbLogger(save_dir=save_dir, mode=mode, **kwargs)
-
-
-class ContinuingCSVLogger(CSVLogger):
-    """CSVLogger that keeps what an earlier process of the same run logged before this one's first step.
-
-    Lightning's CSVLogger deletes an existing metrics.csv. A run resumed in place instead keeps
-    the earlier rows up to the step it resumes at; rows logged after the checkpoint by the
-    interrupted process are dropped, as the resumed run logs those steps again.
-    """
-
-    def __init__(self, save_dir: str, **kwargs):
-        super().__init__(save_dir, **kwargs)
-        path = os.path.join(self.log_dir, "metrics.csv")
-        self._earlier_rows: list[dict[str, str]] | None = None
-        if os.path.isfile(path):
-            with open(path, newline="") as file:
-                self._earlier_rows = list(csv.DictReader(file))
-
-    @rank_zero_only
-    def log_metrics(self, metrics, step=None):
-        if self._earlier_rows is not None and step is not None:
-            kept = [row for row in self._earlier_rows if int(row["step"]) < step]
-            self.experiment.metrics[:0] = [{k: v for k, v in row.items() if v != ""} for row in kept]
-            self._earlier_rows = None
-        super().log_metrics(metrics, step)

@@ -12,6 +12,8 @@ logged to continues under the same id, so its curves carry on rather than restar
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +27,41 @@ from ganarena.run.loggers import ClosingWandbLogger
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
-def checkpoint_to_continue(cfg: DictConfig) -> tuple[str, dict[str, Any]] | tuple[None, None]:
-    """The checkpoint path and contents this run continues from, or (None, None) for a fresh run.
+@dataclass(frozen=True)
+class ResumePlan:
+    """What a run continues from and where it writes; `applied_to(cfg)` gives the config to build from."""
 
-    For `resume=RUN_DIR` the run's outputs are redirected to RUN_DIR; a W&B logger in the
-    config is pointed at the checkpoint's W&B run.
-    """
+    ckpt_path: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    output_dir: str | None = None  # the directory of the run continued in place (resume=RUN_DIR)
+    wandb_id: str | None = None  # the W&B run the checkpoint logged to
+
+    def applied_to(self, cfg: DictConfig) -> DictConfig:
+        """A copy of `cfg` writing to the continued run's directory and W&B run; `cfg` is left as it was."""
+        updated = copy.deepcopy(cfg)
+        with open_dict(updated):
+            if self.output_dir is not None:
+                updated.paths.output_dir = self.output_dir
+            if self.wandb_id and "wandb" in (cfg.get("logger") or {}):
+                updated.logger.wandb.id = self.wandb_id
+                updated.logger.wandb.resume = "allow"
+        return updated
+
+
+def plan_resume(cfg: DictConfig) -> ResumePlan:
+    """What `cfg` asks to continue from, read and checked against it; an empty plan for a fresh run."""
     path = _checkpoint_path(cfg)
     if path is None:
-        return None, None
+        return ResumePlan()
     current = OmegaConf.to_container(cfg, resolve=True)
     checkpoint = read_checkpoint(path, expected_config=current)
-    wandb_id = checkpoint.get("logger_versions", {}).get(ClosingWandbLogger.__name__)
-    if wandb_id and "wandb" in (cfg.logger or {}):
-        with open_dict(cfg):
-            cfg.logger.wandb.id = wandb_id
-            cfg.logger.wandb.resume = "allow"
     rank_zero_info(f"continuing from {path} (iteration {checkpoint['iteration']})")
-    return str(path), checkpoint
+    return ResumePlan(
+        ckpt_path=str(path),
+        checkpoint=checkpoint,
+        output_dir=str(path.parent.parent) if cfg.get("resume") not in (None, "auto") else None,
+        wandb_id=checkpoint.get("logger_versions", {}).get(ClosingWandbLogger.__name__),
+    )
 
 
 def _checkpoint_path(cfg: DictConfig) -> Path | None:
@@ -56,12 +75,10 @@ def _checkpoint_path(cfg: DictConfig) -> Path | None:
     if resume == "auto":
         path = Path(cfg.paths.output_dir) / LAST_CHECKPOINT
         return path if path.is_file() else None
-    run_dir = Path(resume)
-    path = run_dir / LAST_CHECKPOINT
+    path = Path(resume) / LAST_CHECKPOINT
     if not path.is_file():
         raise CheckpointError(
             f"resume={resume}: {path} does not exist; give the directory of a run that saved"
             " checkpoints (logs/runs/<date>/<time>), or ckpt_path=FILE for another checkpoint"
         )
-    cfg.paths.output_dir = str(run_dir)
     return path
