@@ -129,28 +129,24 @@ def _written_file(function: str, args: tuple) -> str:
 
 @pytest.mark.parametrize("function", ["replace", "fsync"])
 def test_a_save_failing_inside_a_real_run_leaves_last_ckpt_intact(function, tmp_path, monkeypatch):
-    # The third write of last.ckpt (iteration 3) fails in its rename, or in the sync of its temporary file.
+    # The second write of last.ckpt (iteration 2) fails in its rename, or in the sync of its temporary file.
     original, last_writes = getattr(os, function), []
 
-    def failing_on_the_third_last_ckpt(*args):
+    def failing_on_the_second_last_ckpt(*args):
         name = _written_file(function, args)
         if name == "last.ckpt" or name.startswith(".last.ckpt."):
             last_writes.append(name)
-            if len(last_writes) == 3:
+            if len(last_writes) == 2:
                 raise OSError(f"injected {function} failure")
         return original(*args)
 
-    monkeypatch.setattr(os, function, failing_on_the_third_last_ckpt)
+    monkeypatch.setattr(os, function, failing_on_the_second_last_ckpt)
     with pytest.raises(OSError, match=f"injected {function} failure"):
-        run(tmp_path, "trainer.max_steps=3", "callbacks.checkpoint.every_n_train_steps=1")
+        run(tmp_path, "trainer.max_steps=2", "callbacks.checkpoint.every_n_train_steps=1")
     checkpoints = tmp_path / "checkpoints"
-    assert read_checkpoint(checkpoints / "last.ckpt")["iteration"] == 2  # whole, and the one before the failure
-    assert sorted(p.name for p in checkpoints.iterdir()) == [
-        "iter_000001.ckpt",
-        "iter_000002.ckpt",
-        "iter_000003.ckpt",
-        "last.ckpt",
-    ]  # no temporary file left behind
+    assert read_checkpoint(checkpoints / "last.ckpt")["iteration"] == 1  # whole, and the one before the failure
+    # No temporary file left behind.
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["iter_000001.ckpt", "iter_000002.ckpt", "last.ckpt"]
 
 
 def test_train_script_reports_a_bad_checkpoint_in_one_line(tmp_path):
