@@ -1,8 +1,9 @@
 """Train a tiny WGAN-GP with every random draw under control, then save the final weights.
 
-    python tests/ddp_equivalence.py ddp OUT      # 2 gloo processes (gan_ddp), each on its own data
-    python tests/ddp_equivalence.py single OUT   # 1 process on both ranks' data, concatenated
-    python tests/ddp_equivalence.py alone OUT    # 1 process on rank 0's data only
+    python tests/ddp_equivalence.py ddp OUT           # 2 gloo processes (gan_ddp), each on its own data
+    python tests/ddp_equivalence.py single OUT        # 1 process on both ranks' data, concatenated
+    python tests/ddp_equivalence.py alone OUT         # 1 process on rank 0's data only
+    python tests/ddp_equivalence.py single,alone OUT  # both, one after the other, in one process
 
 Run by tests/test_ddp.py. Data, noise and the penalty's interpolation weights are drawn per
 (draw number, rank slot) from their own seeds, so the single process sees exactly the union of
@@ -123,4 +124,6 @@ def main(mode: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]))
+    # Each mode seeds and builds everything it uses, so several modes can share one interpreter.
+    for name in sys.argv[1].split(","):
+        main(name, Path(sys.argv[2]))

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from safetensors import safe_open
 
@@ -67,11 +68,18 @@ def toy_run(tmp_path_factory):
     return run_dir
 
 
-def test_training_logs_curves_protocol_and_a_best_checkpoint(digits_run):
+def test_training_logs_curves_protocol_and_a_best_checkpoint(digits_run, tmp_path):
     rows = logged(digits_run)
     assert [int(r["step"]) for r in rows] == [2, 4]
     assert all(float(r["val/fd_pool"]) > 0 and r["val/kd_pool"] and r["val/kd_pool_std"] for r in rows)
-    assert (digits_run / "checkpoints" / "best.ckpt").is_file()
+    # best.ckpt holds the iteration with the lowest logged distance, and its weights score exactly that.
+    scores = {int(r["step"]): float(r["val/fd_pool"]) for r in rows}
+    assert len(set(scores.values())) == 2  # the best and the worst are different checkpoints
+    best_step = min(scores, key=scores.get)
+    best = digits_run / "checkpoints" / "best.ckpt"
+    assert torch.load(best, map_location="cpu", weights_only=False)["iteration"] == best_step
+    report = load_script("eval").evaluate([f"ckpt_path={best}", f"output={tmp_path}/best.json", POOL_BACKBONE])
+    assert report["values"]["val/fd_pool"] == pytest.approx(scores[best_step], rel=1e-6)
     protocol = (digits_run / "csv" / "hparams.yaml").read_text()
     assert "backbone: pool4" in protocol and "num_real: 48" in protocol and "num_fake: 24" in protocol
 

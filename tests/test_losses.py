@@ -1,12 +1,16 @@
-"""Every objective against its closed form, plus the properties that tell them apart."""
+"""Every objective against its closed form, plus the properties that tell them apart, and the
+direction in which one real generator update moves the critic's scores for every configured loss."""
 
 import itertools
 import math
+from functools import partial
 
+import lightning as L
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from torch.utils.data import DataLoader
 
 from conftest import CONF
 from ganarena.game.losses import (
@@ -17,6 +21,8 @@ from ganarena.game.losses import (
     WassersteinLoss,
     pairwise_distance,
 )
+from ganarena.game.module import GANModule
+from ganarena.models.mlp import MLPCritic, MLPGenerator
 
 POINTS = [(0.0, 0.0), (1.5, -0.5), (-2.0, 3.0), (0.3, 0.7)]
 LOSS_OPTIONS = {path.stem: OmegaConf.load(path) for path in sorted((CONF / "loss").glob("*.yaml"))}
@@ -145,3 +151,53 @@ def test_gan_qp_rejects_bad_settings():
 def test_wgan_reports_its_distance_estimate():
     metrics = WassersteinLoss().critic_metrics(torch.tensor([2.0, 4.0]), torch.tensor([1.0, 1.0]))
     assert abs(metrics["wasserstein_estimate"].item() - 2.0) < 1e-6
+
+
+LOSS_CONFIGS = sorted((CONF / "loss").glob("*.yaml"))
+GENERATOR_LR = 1e-3
+
+
+@pytest.mark.parametrize("config", LOSS_CONFIGS, ids=lambda path: path.stem)
+def test_one_generator_update_raises_the_frozen_critics_scores_on_fakes(config):
+    """A training step whose critic cannot move (lr 0): the generator's SGD step must raise the mean
+    score the critic gives its samples, by what the first-order expansion of that step predicts."""
+    torch.manual_seed(0)
+    loss = instantiate(OmegaConf.load(config))
+    generator = MLPGenerator(latent_dim=4, data_shape=(2,), hidden=16, depth=2)
+    critic = MLPCritic(data_shape=(2,), hidden=16, depth=2)
+    module = GANModule(
+        generator=generator,
+        critic=critic,
+        loss=loss,
+        generator_optimizer=partial(torch.optim.SGD, lr=GENERATOR_LR),
+        critic_optimizer=partial(torch.optim.SGD, lr=0.0),
+    )
+    z, real = torch.randn(32, 4), torch.randn(32, 2)
+    module.sample_noise = lambda n: z[:n]  # the step trains on the noise the scores are read on
+
+    params = list(generator.parameters())
+    mean_score = critic(generator(z)).mean()
+    d_real = critic(real).detach() if loss.needs_real_scores else None
+    generator_loss = loss.generator_loss(d_real, critic(generator(z)))
+    score_gradient = torch.autograd.grad(mean_score, params)
+    loss_gradient = torch.autograd.grad(generator_loss, params)
+    # SGD moves the weights by -lr * dloss; the mean score moves by its gradient dotted with that.
+    predicted = -GENERATOR_LR * sum((s * g).sum() for s, g in zip(score_gradient, loss_gradient, strict=True)).item()
+    critic_before = {k: v.clone() for k, v in critic.state_dict().items()}
+
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, DataLoader([real], batch_size=None))
+
+    assert module.iteration == 1
+    assert all(torch.equal(v, critic.state_dict()[k]) for k, v in critic_before.items())  # frozen indeed
+    with torch.no_grad():
+        rise = critic(generator(z)).mean().item() - mean_score.item()
+    assert predicted > 0
+    assert 0.9 * predicted < rise < 1.1 * predicted, (rise, predicted)

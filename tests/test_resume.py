@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -139,6 +140,38 @@ def test_checkpoint_write_is_atomic(saved_checkpoint, tmp_path, monkeypatch):
     monkeypatch.undo()
     AtomicCheckpointIO().save_checkpoint({"iteration": 7}, target)
     assert torch.load(target)["iteration"] == 7
+
+
+def test_a_run_saves_through_the_atomic_writer(tmp_path):
+    _, _, trainer = build_run(compose_config([*RUN, *TOY_DATA], tmp_path))
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+def _written_file(function: str, args: tuple) -> str:
+    """The name of the file an os.replace (its destination) or an os.fsync (its descriptor's file) writes."""
+    return Path(args[1] if function == "replace" else os.readlink(f"/proc/self/fd/{args[0]}")).name
+
+
+@pytest.mark.parametrize("function", ["replace", "fsync"])
+def test_a_save_failing_inside_a_real_run_leaves_last_ckpt_intact(function, tmp_path, monkeypatch):
+    # The second write of last.ckpt (iteration 2) fails in its rename, or in the sync of its temporary file.
+    original, last_writes = getattr(os, function), []
+
+    def failing_on_the_second_last_ckpt(*args):
+        name = _written_file(function, args)
+        if name == "last.ckpt" or name.startswith(".last.ckpt."):
+            last_writes.append(name)
+            if len(last_writes) == 2:
+                raise OSError(f"injected {function} failure")
+        return original(*args)
+
+    monkeypatch.setattr(os, function, failing_on_the_second_last_ckpt)
+    with pytest.raises(CheckpointError, match=f"cannot write checkpoint .*last.ckpt \\(injected {function} failure\\)"):
+        run(tmp_path, "trainer.max_steps=2", "callbacks.checkpoint.every_n_train_steps=1")
+    checkpoints = tmp_path / "checkpoints"
+    assert read_checkpoint(checkpoints / "last.ckpt")["iteration"] == 1  # whole, and the one before the failure
+    # No temporary file left behind.
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["iter_000001.ckpt", "iter_000002.ckpt", "last.ckpt"]
 
 
 def test_train_script_reports_a_bad_checkpoint_in_one_line(tmp_path):

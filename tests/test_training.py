@@ -9,8 +9,11 @@ import lightning as L
 import pytest
 import torch
 import wandb
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
 
-from conftest import CONF, FAST, TINY_MLP, compose_config
+from conftest import CONF, FAST, QUIET, TINY_MLP, compose_config
 from ganarena.game.constraints import Constraint
 from ganarena.game.losses import NonSaturatingLoss
 from ganarena.run.build import build_run
@@ -186,3 +189,63 @@ def test_wandb_without_credentials_goes_offline(tmp_path, monkeypatch):
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
     assert len(logged_rows(tmp_path)) == 2
+
+
+class RecordedWandbRun:
+    """What `wandb.init` returns to the WandbLogger: records what the run is given instead of sending it."""
+
+    def __init__(self, **init):
+        self.init, self.logged, self.config_updates, self.exit_code = init, [], [], None
+        self.id, self.name = "recorded", init.get("name")
+        self.config = self  # the logger calls run.config.update(...)
+
+    def update(self, values, **kwargs):
+        self.config_updates.append(dict(values))
+
+    def log(self, values, **kwargs):
+        self.logged.append(dict(values))
+
+    def finish(self, exit_code=None, **kwargs):
+        self.exit_code = exit_code
+
+
+def test_a_sweep_job_gives_wandb_its_overrides_as_name_its_sweep_as_group_and_metrics_by_iteration(
+    tmp_path, monkeypatch
+):
+    runs = []
+    monkeypatch.setattr(wandb, "init", lambda **init: runs.append(RecordedWandbRun(**init)) or runs[-1])
+    job = ["trainer.accelerator=cpu", *QUIET, "logger=wandb", "data=ring8", "loss=wgan", "constraint=gp"]
+    job += ["trainer.max_steps=3", "trainer.log_every_n_steps=1", "metrics.toy_modes.every_n_iterations=3"]
+    sweep = tmp_path / "multiruns" / "2026-11-30_12-00-00"
+    hydra_keys = ["hydra.mode=MULTIRUN", f"hydra.sweep.dir={sweep}", f"hydra.runtime.output_dir={sweep / '0'}"]
+    # The config a job of `src/train.py -m` sees: Hydra's own node describes the sweep and the job.
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[*job, *hydra_keys], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    try:
+        with open_dict(cfg):
+            del cfg["hydra"]
+        L.seed_everything(cfg.seed)
+        datamodule, module, trainer = build_run(cfg)
+        trainer.fit(module, datamodule=datamodule)
+    finally:
+        HydraConfig.instance().cfg = None
+
+    (run,) = runs
+    # Named after the job's overrides (the device choice left out), grouped under the sweep's directory.
+    assert run.init["name"] == (
+        "+trainer.enable_model_summary=false,constraint=gp,data=ring8,logger=wandb,loss=wgan,"
+        "metrics.toy_modes.every_n_iterations=3,trainer.enable_progress_bar=false,"
+        "trainer.log_every_n_steps=1,trainer.max_steps=3"
+    )
+    assert run.init["group"] == "2026-11-30_12-00-00"
+    assert (run.init["project"], run.init["dir"], run.init["mode"]) == ("ganarena", str(sweep / "0"), "offline")
+    # Training means at Lightning's 0-based step, evaluations and samples at the iteration count.
+    train_keys = {"epoch", "train/critic_loss", "train/generator_loss", "train/penalty", "train/wasserstein_estimate"}
+    val_keys = {"val/modes_captured", "val/high_quality_percent", "val/reverse_kl"}
+    steps = [(row["trainer/global_step"], set(row) - {"trainer/global_step"}) for row in run.logged]
+    assert steps == [(0, train_keys), (1, train_keys), (2, train_keys), (3, val_keys), (3, {"samples"})]
+    assert all(math.isfinite(row["train/critic_loss"]) for row in run.logged[:3])
+    assert isinstance(run.logged[4]["samples"][0], wandb.Image)
+    assert [list(update) for update in run.config_updates] == [["protocol/toy_modes"]]
+    assert run.exit_code == 0  # finished, so the next job of the sweep opens its own run
