@@ -95,8 +95,8 @@ class GANModule(L.LightningModule):
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(total)
         # Through the strategy rather than `optimizer.step()`: the same precision path, without
-        # advancing the step counter that counts generator iterations.
-        self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=_no_closure, model=self)
+        # advancing the step counter that counts generator iterations. Gradients exist already.
+        self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=lambda: None, model=self)
         for constraint in self.constraints:
             constraint.after_critic_step(self.critic)
         return logs
@@ -146,7 +146,3 @@ class GANModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.iteration = checkpoint["iteration"]
-
-
-def _no_closure() -> None:
-    """Manual optimization computes gradients before the step; the closure has nothing to do."""

@@ -12,8 +12,8 @@ a time and is trained on single digits (the channels of stacked images, with the
 
 The recipe is fixed (seed, number of steps, optimiser), so every run on a data set measures with
 the same classifier: it is trained once per data set and cached under cache_dir/classifiers/.
-Its held-out accuracy is logged with the metrics. Training takes well under a minute on a
-2-core CPU; it sees images quantised to 8 bits, as the metrics later show it.
+Its held-out accuracy is logged with the metrics. It sees images quantised to 8 bits, as the
+metrics later show it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ without importing the package (which would import OpenCV). Its input convention,
 package's `FidHelper.extract_feats` with its defaults: RGB at 299x299, resized from the 8-bit
 levels with the NVIDIA/TF1 bilinear resampling (`nv_bilinear_float`: no rounding after the
 resize), then scaled to TensorFlow's range x_uint8 / 128 - 1, i.e. [-1, 0.9921875]. Grey images
-are repeated to three channels. A 2-core CPU embeds 4 to 9 images per second (9 when idle).
+are repeated to three channels.
 """
 
 from __future__ import annotations
