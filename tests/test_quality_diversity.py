@@ -1,0 +1,84 @@
+"""Precision/recall, density/coverage and FID-infinity against closed forms and independent code."""
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from ganarena.metrics.frechet import PrecomputedFeatures
+from ganarena.metrics.frechet_infinity import frechet_distance, frechet_infinity, gaussian_statistics
+from ganarena.metrics.manifold import density_coverage, kth_neighbour_radii, precision_recall
+
+
+def gaussian(n: int, dim: int, seed: int, mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
+    return mean + std * torch.randn(n, dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("shift", "spread"), [(0.0, 1.0), (0.7, 1.0), (0.0, 0.4), (1.5, 2.0)])
+def test_agrees_with_the_reference_prdc_package(shift, spread):
+    prdc = pytest.importorskip("prdc")  # the reference code of Naeem et al., a dev dependency
+    real, fake = gaussian(300, 16, 1), gaussian(250, 16, 2, shift, spread)
+    ours = {**precision_recall(real, fake, k=3), **density_coverage(real, fake, k=5)}
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the sample counts
+        at3 = prdc.compute_prdc(real.float().numpy(), fake.float().numpy(), nearest_k=3)
+        at5 = prdc.compute_prdc(real.float().numpy(), fake.float().numpy(), nearest_k=5)
+    reference = {"precision": at3["precision"], "recall": at3["recall"], **{k: at5[k] for k in ("density", "coverage")}}
+    assert ours == pytest.approx(reference, abs=1e-9)
+
+
+def test_identical_sets_are_fully_precise_and_covered_and_far_sets_not_at_all():
+    real = gaussian(200, 8, 3)
+    same = precision_recall(real, real.clone()) | density_coverage(real, real.clone())
+    assert same["precision"] == same["recall"] == same["coverage"] == 1.0
+    far = precision_recall(real, real + 100) | density_coverage(real, real + 100)
+    assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+def test_dropping_modes_lowers_recall_and_coverage_but_not_precision():
+    """Two well-separated clusters of reals; fakes from one of them only."""
+    real = torch.cat([gaussian(300, 4, 4), gaussian(300, 4, 5, mean=50.0)])
+    fake = gaussian(300, 4, 6)
+    values = precision_recall(real, fake) | density_coverage(real, fake)
+    assert values["precision"] > 0.9
+    assert 0.4 < values["recall"] < 0.55 and 0.4 < values["coverage"] < 0.55
+
+
+def test_radii_are_the_kth_neighbour_distances_without_the_point_itself():
+    points = torch.tensor([[0.0], [1.0], [3.0], [7.0]], dtype=torch.float64)
+    assert kth_neighbour_radii(points, 1).tolist() == [1.0, 1.0, 2.0, 4.0]
+    assert kth_neighbour_radii(points, 2).tolist() == [3.0, 2.0, 3.0, 6.0]
+    with pytest.raises(ValueError, match="k must be"):
+        kth_neighbour_radii(points, 4)
+
+
+def test_frechet_distance_matches_scipy_and_torchmetrics():
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    real, fake = gaussian(400, 6, 7), gaussian(300, 6, 8, mean=0.3, std=1.4)
+    (mu1, s1), (mu2, s2) = gaussian_statistics(real), gaussian_statistics(fake)
+    covmean = scipy.linalg.sqrtm(s1.numpy() @ s2.numpy()).real
+    direct = float(np.sum((mu1 - mu2).numpy() ** 2) + np.trace(s1.numpy() + s2.numpy() - 2 * covmean))
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(direct, rel=1e-9)
+    metric = FrechetInceptionDistance(feature=PrecomputedFeatures(6)).double()
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    assert metric.compute().item() == pytest.approx(direct, rel=1e-6)
+
+
+def test_fid_infinity_recovers_the_closed_form_distance_of_two_gaussians():
+    """N(0, I) against N(m, I) in d dimensions: FID = d m^2 exactly; at a few hundred samples the
+    estimate is biased upward by far more than that, the extrapolation is not."""
+    dim, mean = 32, 0.2
+    exact = dim * mean**2
+    real = gaussian(200_000, dim, 9)  # the real statistics as good as exact
+    fake = gaussian(3000, dim, 10, mean)
+    mu_real, sigma_real = gaussian_statistics(real)
+    at_300 = frechet_distance(mu_real, sigma_real, *gaussian_statistics(fake[:300]))
+    at_3000 = frechet_distance(mu_real, sigma_real, *gaussian_statistics(fake))
+    extrapolated = frechet_infinity(real, fake, num_points=15, min_fraction=0.1, seed=0)
+    assert at_300 - exact > 0.8 and at_3000 - exact > 0.08  # the 1/N bias
+    assert extrapolated["fid_infinity"] == pytest.approx(exact, abs=0.05)
+    assert extrapolated["fid_infinity_slope"] > 0  # FID falls as N grows
