@@ -19,7 +19,8 @@ def gaussian(n: int, dim: int, seed: int, mean: float = 0.0, std: float = 1.0) -
 
 @pytest.mark.parametrize(("shift", "spread"), [(0.0, 1.0), (0.7, 1.0), (0.0, 0.4), (1.5, 2.0)])
 def test_agrees_with_the_reference_prdc_package(shift, spread):
-    prdc = pytest.importorskip("prdc")  # the reference code of Naeem et al., a dev dependency
+    import prdc  # the reference code of Naeem et al. (a dev dependency)
+
     real, fake = gaussian(300, 16, 1), gaussian(250, 16, 2, shift, spread)
     ours = {**precision_recall(real, fake, k=3), **density_coverage(real, fake, k=5)}
     with contextlib.redirect_stdout(io.StringIO()):  # it prints the sample counts
@@ -82,3 +83,29 @@ def test_fid_infinity_recovers_the_closed_form_distance_of_two_gaussians():
     assert at_300 - exact > 0.8 and at_3000 - exact > 0.08  # the 1/N bias
     assert extrapolated["fid_infinity"] == pytest.approx(exact, abs=0.05)
     assert extrapolated["fid_infinity_slope"] > 0  # FID falls as N grows
+
+
+def test_the_frechet_evaluation_logs_them_from_the_features_it_scores_fid_with(tmp_path):
+    """Wiring: names follow the backbone, the real radii are cached beside the real features, and
+    the values are the functions above applied to exactly the real and generated features."""
+    from ganarena.metrics.frechet import FrechetEvaluation
+    from ganarena.metrics.real_stats import cache_path
+    from test_metrics import PoolFeatures, digits
+
+    datamodule, real_images = digits()
+    evaluation = FrechetEvaluation(
+        PoolFeatures(), num_fake=300, num_real=400, cache_dir=str(tmp_path), kid_subset_size=200, fid_infinity=True
+    )
+    evaluation.prepare(datamodule, torch.device("cpu"))
+    features = cache_path(tmp_path, "digits-all-1x32x32", "pool4", 400)
+    assert features.with_name(f"{features.stem}__radii_k3.pt").is_file()
+    assert features.with_name(f"{features.stem}__radii_k5.pt").is_file()
+    fake_images = (real_images[:300].flip(-1) * 0.9).clamp(-1, 1)
+    evaluation.update(fake_images)
+    values = evaluation.compute()
+    assert sorted(values) == sorted(evaluation.names)
+    real, fake = evaluation._real, PoolFeatures()(fake_images).double()
+    expected = precision_recall(real, fake, 3) | density_coverage(real, fake, 5)
+    assert {k: values[f"{k}_pool"] for k in expected} == pytest.approx(expected, abs=1e-12)
+    assert values["fd_pool_infinity"] == pytest.approx(frechet_infinity(real, fake, 15, seed=0)["fid_infinity"])
+    assert evaluation.protocol()["precision_recall_k"] == 3 and evaluation.protocol()["density_coverage_k"] == 5

@@ -1,10 +1,13 @@
-"""FID and KID through torchmetrics, between generated images and cached real ones, in a backbone's features.
+"""FID, KID, precision/recall, density/coverage and optionally FID-infinity, in a backbone's features.
 
     fid = FrechetEvaluation(backbone=InceptionV3(), num_real=10_000, num_fake=10_000, every_n_iterations=1000)
 
 With the standard `InceptionV3` backbone these are the standard FID and KID, logged as val/fid,
-val/kid and val/kid_std; another backbone logs under its own names (val/fd_classifier, ...), so
-nobody mistakes its numbers for Inception's. `best_checkpoint` follows the Frechet distance.
+val/kid and val/kid_std, with val/precision, val/recall (k = `precision_recall_k`), val/density,
+val/coverage (k = `density_coverage_k`) and, with `fid_infinity`, val/fid_infinity (manifold.py,
+frechet_infinity.py). Another backbone logs under its own names (val/fd_classifier,
+val/precision_classifier, ...), so nobody mistakes its numbers for Inception's. `best_checkpoint`
+follows the Frechet distance.
 
 The backbone runs once per image: its features feed torchmetrics' `FrechetInceptionDistance`
 and `KernelInceptionDistance` through a pass-through `feature=` module, and the real side comes
@@ -29,9 +32,11 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganarena.metrics.backbone import Backbone
-from ganarena.metrics.distributed import broadcast_from_zero
+from ganarena.metrics.distributed import broadcast_from_zero, gather_in_rank_order
 from ganarena.metrics.evaluation import Evaluation
-from ganarena.metrics.real_stats import real_features
+from ganarena.metrics.frechet_infinity import frechet_infinity
+from ganarena.metrics.manifold import density_coverage, precision_recall
+from ganarena.metrics.real_stats import real_features, real_radii
 
 
 class PrecomputedFeatures(nn.Module):
@@ -62,6 +67,10 @@ class FrechetEvaluation(Evaluation):
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
         best_checkpoint: str | None = None,
+        precision_recall_k: int | None = 3,
+        density_coverage_k: int | None = 5,
+        fid_infinity: bool = False,
+        fid_infinity_points: int = 15,
     ):
         super().__init__(num_fake, every_n_iterations, batch_size, seed, best_checkpoint)
         self.backbone = backbone
@@ -69,6 +78,12 @@ class FrechetEvaluation(Evaluation):
         self.cache_dir = Path(cache_dir)
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
+        self.precision_recall_k = precision_recall_k
+        self.density_coverage_k = density_coverage_k
+        self.fid_infinity = fid_infinity
+        self.fid_infinity_points = fid_infinity_points
+        self._real: Tensor | None = None  # rank 0's real features, for the k-NN and FID-infinity values
+        self._radii: dict[int, Tensor] = {}
         self.fid: FrechetInceptionDistance | None = None
         self.kid: KernelInceptionDistance | None = None
         self._fakes: list[Tensor] = []
@@ -76,7 +91,20 @@ class FrechetEvaluation(Evaluation):
 
     @property
     def names(self) -> list[str]:
-        return [self.backbone.fid_name, self.backbone.kid_name, f"{self.backbone.kid_name}_std"]
+        backbone = self.backbone
+        return [backbone.fid_name, backbone.kid_name, f"{backbone.kid_name}_std", *map(self._name, self._extra_keys)]
+
+    @property
+    def _extra_keys(self) -> list[str]:
+        keys = ["precision", "recall"] if self.precision_recall_k else []
+        keys += ["density", "coverage"] if self.density_coverage_k else []
+        return keys + (["fid_infinity"] if self.fid_infinity else [])
+
+    def _name(self, key: str) -> str:
+        if key == "fid_infinity":
+            return f"{self.backbone.fid_name}_infinity"
+        # The backbone's own suffix: "" for the standard network, "_classifier" after val/fd_classifier.
+        return key + self.backbone.fid_name.removeprefix("fid").removeprefix("fd")
 
     @property
     def monitor(self) -> str:
@@ -109,12 +137,19 @@ class FrechetEvaluation(Evaluation):
         real = real.to(device, torch.float64)
         self.fid.update(real, real=True)
         self.kid.update(real, real=True)
+        if len(real):
+            self._real = real.cpu()
+            for k in {self.precision_recall_k, self.density_coverage_k} - {None}:
+                self._radii[k] = real_radii(self._real, self.cache_dir, datamodule.reference_id, self.backbone.id, k)
         self._details = {
             **self.backbone.describe(),
             "reference": datamodule.reference_id,
             "num_real": num_real,
             "kid_subsets": self.kid_subsets,
             "kid_subset_size": subset_size,
+            "precision_recall_k": self.precision_recall_k,
+            "density_coverage_k": self.density_coverage_k,
+            "fid_infinity": f"{self.fid_infinity_points} sizes, 10%..100% of num_fake" if self.fid_infinity else None,
         }
 
     def update(self, fake: Tensor) -> None:
@@ -131,8 +166,27 @@ class FrechetEvaluation(Evaluation):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             kid_mean, kid_std = self.kid.compute()
-        fid_name, kid_name, kid_std_name = self.names
-        return {fid_name: fid.item(), kid_name: kid_mean.item(), kid_std_name: kid_std.item()}
+        fid_name, kid_name, kid_std_name, *_ = self.names
+        values = {fid_name: fid.item(), kid_name: kid_mean.item(), kid_std_name: kid_std.item()}
+        if self._extra_keys:
+            values.update(self._manifold_values(gather_in_rank_order(fakes)))
+        return values
+
+    def _manifold_values(self, fakes: Tensor) -> dict[str, float]:
+        """The k-NN and FID-infinity values, computed on rank 0 (which holds the real side) and shared."""
+        values: dict[str, float] = {}
+        if self._real is not None:
+            fakes = fakes.cpu()
+            if self.precision_recall_k:
+                k = self.precision_recall_k
+                values.update(precision_recall(self._real, fakes, k, self._radii[k]))
+            if self.density_coverage_k:
+                k = self.density_coverage_k
+                values.update(density_coverage(self._real, fakes, k, self._radii[k]))
+            if self.fid_infinity:
+                extrapolated = frechet_infinity(self._real, fakes, self.fid_infinity_points, seed=self.seed)
+                values["fid_infinity"] = extrapolated["fid_infinity"]
+        return {self._name(key): value for key, value in broadcast_from_zero(values).items()}
 
     def reset(self) -> None:
         self._fakes = []

@@ -1,6 +1,7 @@
 """Backbone features of the real reference images, computed once and cached on disk.
 
     features = real_features(backbone, datamodule, num_real=10_000, cache_dir=Path("data/metrics_cache"))
+    radii = real_radii(features, cache_dir, datamodule.reference_id, backbone.id, k=3)   # k-NN radii, cached too
 
 One file per (reference set, backbone, number of images): `datamodule.reference_id` names the
 data set, split, preprocessing and resolution; `backbone.id` the network and its exact weights.
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader, Subset
 from ganarena.errors import ConfigError
 from ganarena.metrics.cache import atomic_save, load_cached
 from ganarena.metrics.distributed import broadcast_from_zero, gather_in_rank_order, rank_and_world, rank_share
+from ganarena.metrics.manifold import kth_neighbour_radii
 
 SUBSET_SEED = 0
 
@@ -77,6 +79,18 @@ def real_features(
         return None
     atomic_save({"features": features, "reference_id": datamodule.reference_id, "backbone": backbone.id}, path)
     return features
+
+
+def real_radii(features: Tensor, cache_dir: Path, reference_id: str, backbone_id: str, k: int) -> Tensor:
+    """Each real feature's distance to its k-th nearest neighbour, cached beside the features."""
+    path = cache_path(cache_dir, reference_id, backbone_id, len(features))
+    path = path.with_name(f"{path.stem}__radii_k{k}.pt")
+    cached = load_cached(path)
+    if cached is not None and len(cached["radii"]) == len(features):
+        return cached["radii"]
+    radii = kth_neighbour_radii(features, k)
+    atomic_save({"radii": radii, "k": k, "reference_id": reference_id, "backbone": backbone_id}, path)
+    return radii
 
 
 def _images(batch) -> Tensor:
