@@ -138,7 +138,7 @@ class FrechetEvaluation(Evaluation):
         self.fid.update(real, real=True)
         self.kid.update(real, real=True)
         if len(real):
-            self._real = real.cpu()
+            self._real = real
             for k in {self.precision_recall_k, self.density_coverage_k} - {None}:
                 self._radii[k] = real_radii(self._real, self.cache_dir, datamodule.reference_id, self.backbone.id, k)
         self._details = {
@@ -176,7 +176,7 @@ class FrechetEvaluation(Evaluation):
         """The k-NN and FID-infinity values, computed on rank 0 (which holds the real side) and shared."""
         values: dict[str, float] = {}
         if self._real is not None:
-            fakes = fakes.cpu()
+            fakes = fakes.to(self._real.device)
             if self.precision_recall_k:
                 k = self.precision_recall_k
                 values.update(precision_recall(self._real, fakes, k, self._radii[k]))
