@@ -18,7 +18,7 @@ from ganarena.errors import ConfigError
 from ganarena.metrics.backbone import Backbone
 from ganarena.metrics.classifier import digits_label, label_digits
 from ganarena.metrics.frechet import FrechetEvaluation
-from ganarena.metrics.inception import InceptionV3, packaged_weights
+from ganarena.metrics.inception import InceptionV3, clean_resize, nv_bilinear, packaged_weights
 from ganarena.metrics.modes import ModeHistogram, kl_to_uniform
 from ganarena.metrics.real_stats import cache_path
 from ganarena.metrics.stacked_modes import StackedModeEvaluation
@@ -155,6 +155,25 @@ def test_inception_loads_the_shipped_weights_and_follows_the_reference_pipeline(
         levels, data_range=[0, 255], resize_hw=(299, 299), resample_mode="nv_bilinear_float", quant=True
     )
     assert np.abs(features.numpy() - reference).max() < 1e-4
+
+
+def test_clean_resize_is_pil_bicubic_per_channel_and_names_its_own_features():
+    from PIL import Image
+
+    levels = (torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255).round()
+    resized = clean_resize(levels, 299)
+    channel = Image.fromarray(levels[1, 2].numpy().astype(np.float32), mode="F").resize((299, 299), Image.BICUBIC)
+    assert resized.shape == (2, 3, 299, 299)
+    assert torch.equal(resized[1, 2], torch.from_numpy(np.asarray(channel)).clamp(0, 255))
+    assert not torch.allclose(resized, nv_bilinear(levels, 299), atol=1.0)  # really another resize
+    clean, legacy = InceptionV3(resize="clean"), InceptionV3()
+    clean.prepare(), legacy.prepare()
+    assert clean.id == "inception-2015-12-05-clean" != legacy.id  # never shares the cached real features
+    assert "clean-fid" in clean.describe()["resize"] and "legacy" in legacy.describe()["resize"]
+    images = levels / 127.5 - 1
+    assert not torch.allclose(clean(images[:1]), legacy(images[:1]), atol=1e-3)
+    with pytest.raises(ConfigError, match="legacy, clean"):
+        InceptionV3(resize="area")
 
 
 def test_missing_inception_weights_say_how_to_provide_them(tmp_path, monkeypatch):

