@@ -36,6 +36,7 @@ class Report:
     text: str
     files: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the val/* metrics reported
 
 
 def choose_columns(runs: list[Run], requested: list[str] | None) -> list[str]:
@@ -82,7 +83,7 @@ def write_report(
     out = out or paths[0]
     out.mkdir(parents=True, exist_ok=True)
     title = title or f"Runs under {', '.join(map(str, paths))}"
-    report = Report("", files=[out / REPORT_FILE], skipped=skipped)
+    report = Report("", files=[out / REPORT_FILE], skipped=skipped, columns=columns)
 
     common, labels = label_runs([run.overrides for run in runs])
     protocols = Protocols(runs)
