@@ -3,8 +3,10 @@
     report = write_report([Path("logs/multiruns/2026-11-23_10-00-00")], aggregate=("seed",))
     print(report.text)       # what report.md holds
 
-Files written to `out` (default: the first path): report.md, curves.png (one line per run) and,
-with `aggregate`, curves_mean.png (one line per group: the mean over its runs, ± one std shaded).
+Files written to `out` (default: the first path): report.md, curves.png (one line per run), with
+`aggregate` curves_mean.png (one line per group: the mean over its runs, ± one std shaded), and
+when the runs logged precision and recall (or density and coverage) tradeoff.png (one point per
+group, error bars over its runs).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from ganarena.report.plots import plot_groups, plot_runs
 from ganarena.report.runs import EVALUATION_PREFIX, Run, Skipped, override_key, read_runs
 from ganarena.report.summary import group_runs, label_runs
 from ganarena.report.tables import Protocols, groups_table, runs_table
+from ganarena.report.tradeoff import plot_tradeoffs
 
 REPORT_FILE = "report.md"
 CURVES_FILE = "curves.png"
 MEAN_CURVES_FILE = "curves_mean.png"
+TRADEOFF_FILE = "tradeoff.png"
 
 RUNS_NOTE = (
     "*final*: the last logged value; *best*: the best one and the generator iteration it was reached at"
@@ -106,6 +110,11 @@ def write_report(
             plot_mean_curves(runs, aggregate, columns, out / MEAN_CURVES_FILE, title, band)
             report.files.append(out / MEAN_CURVES_FILE)
             figures.append(f"![Mean curves over {', '.join(aggregate)}]({MEAN_CURVES_FILE})")
+    groups = group_runs(runs, aggregate)
+    group_labels = label_runs([group.overrides for group in groups])[1]
+    if plot_tradeoffs(groups, group_labels, columns, out / TRADEOFF_FILE, figure_title(title, common)):
+        report.files.append(out / TRADEOFF_FILE)
+        figures.append(f"![Quality against diversity, final values]({TRADEOFF_FILE})")
     if figures:
         sections += ["## Curves", *figures]
     if skipped:

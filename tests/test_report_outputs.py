@@ -1,4 +1,5 @@
-"""A sweep's W&B workspace built from its logs without a network: panels, metric keys, the group filter."""
+"""What report.py draws beyond tables and curves: the quality/diversity trade-off, and a sweep's W&B
+workspace built from its logs without a network (panels, metric keys, the group filter)."""
 
 import json
 import sys
@@ -83,3 +84,26 @@ def test_bad_dashboard_input_is_one_clear_line(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(SystemExit, match="not a dashboard file"):
         load_report_script().main(["--upload-workspace", str(tmp_path / "other.json")])
+
+
+def test_the_tradeoff_figure_puts_each_group_at_its_mean_with_std_error_bars(tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    from ganarena.report.document import write_report
+
+    finals = {("1e-4", 0): (0.6, 0.3), ("1e-4", 1): (0.8, 0.5), ("2e-4", 0): (0.4, 0.7), ("2e-4", 1): (0.4, 0.9)}
+    for (lr, seed), (precision, recall) in finals.items():
+        values = {"val/precision": precision, "val/recall": recall, "val/fid": 10.0}
+        write_run(tmp_path / f"{lr}_{seed}", [f"optim.critic.lr={lr}", f"seed={seed}"], {500: values})
+    points = []
+    monkeypatch.setattr(Axes, "errorbar", lambda self, x, y, **kw: points.append((x, y, kw["xerr"], kw["yerr"])))
+    report = write_report([tmp_path], aggregate=("seed",))
+    assert tmp_path / "tradeoff.png" in report.files and (tmp_path / "tradeoff.png").is_file()
+    # x: recall, y: precision; means over the two seeds, sample std (two values: |a - b| / sqrt(2)).
+    assert points == [
+        pytest.approx((0.4, 0.7, 0.2 / 2**0.5, 0.2 / 2**0.5)),
+        pytest.approx((0.8, 0.4, 0.2 / 2**0.5, 0.0)),
+    ]
+    (tmp_path / "tradeoff.png").unlink()
+    no_pairs = write_report([tmp_path], metrics=["fid"], aggregate=("seed",))
+    assert not (tmp_path / "tradeoff.png").exists() and all(f.name != "tradeoff.png" for f in no_pairs.files)
