@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import re
 
 import numpy as np
 import pytest
@@ -109,3 +110,60 @@ def test_the_frechet_evaluation_logs_them_from_the_features_it_scores_fid_with(t
     assert {k: values[f"{k}_pool"] for k in expected} == pytest.approx(expected, abs=1e-12)
     assert values["fd_pool_infinity"] == pytest.approx(frechet_infinity(real, fake, 15, seed=0)["fid_infinity"])
     assert evaluation.protocol()["precision_recall_k"] == 3 and evaluation.protocol()["density_coverage_k"] == 5
+
+
+def test_inception_score_formula_matches_torch_fidelity_and_its_closed_forms():
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    from ganarena.metrics.inception_score import inception_score
+
+    logits = gaussian(500, 1008, 11, std=3.0)
+    reference = isc_features_to_metric(logits, splits=10, shuffle=False)
+    assert inception_score(logits, 10) == pytest.approx(
+        (reference["inception_score_mean"], reference["inception_score_std"]), rel=1e-9
+    )
+    confident = 50.0 * torch.eye(10).repeat(3, 1)  # 30 samples, each sure of its class, classes balanced
+    assert inception_score(confident, 1)[0] == pytest.approx(10.0, rel=1e-6)
+    assert inception_score(confident[:, [0] * 10], 1)[0] == pytest.approx(1.0)  # one class for all: no diversity
+
+
+def test_the_inception_score_refuses_to_run_without_the_real_network_and_scores_a_stand_in_exactly(tmp_path):
+    from conftest import FAST, compose_config
+    from ganarena.errors import ConfigError
+    from ganarena.metrics.inception_score import InceptionScoreEvaluation, inception_score
+    from ganarena.run.build import build_evaluations
+    from test_metrics import digits
+
+    datamodule, _ = digits()
+    cfg = compose_config([*FAST, "metrics=inception_score"], tmp_path)
+    with pytest.raises(ConfigError, match=re.escape("metrics.inception_score.weights_path=/path/to/it")):
+        build_evaluations(cfg, datamodule)
+
+    class LevelClasses(torch.nn.Module):
+        """A stand-in with known outputs: 12 logits from the mean level of each twelfth of the image."""
+
+        def forward(self, levels):
+            return levels.float().flatten(1).unflatten(1, (12, -1)).mean(dim=2) / 8
+
+    class StandIn(InceptionScoreEvaluation):
+        def load_network(self):
+            return LevelClasses()
+
+    class Generator(torch.nn.Module):
+        latent_dim = 4
+
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 32 * 32)
+
+        def forward(self, z):
+            return torch.tanh(self.linear(z)).view(-1, 1, 32, 32)
+
+    torch.manual_seed(0)
+    generator = Generator()
+    evaluation = StandIn(weights_path=None, num_samples=60, splits=3, batch_size=25, seed=7)
+    values = evaluation.run(generator, datamodule, "cpu")
+    with torch.no_grad():
+        images = generator(evaluation.noise(4)).float()
+    levels = ((images.clamp(-1, 1) + 1) * 127.5).round().repeat(1, 3, 1, 1)
+    assert (values["is"], values["is_std"]) == pytest.approx(inception_score(LevelClasses()(levels), 3), rel=1e-9)
