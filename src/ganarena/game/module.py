@@ -67,10 +67,8 @@ class GANModule(L.LightningModule):
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def configure_optimizers(self):
-        players = (
-            self.generator_optimizer(self.generator.parameters()),
-            self.critic_optimizer(self.critic.parameters()),
-        )
+        generator, critic = self.generator.parameters(), self.critic.parameters()
+        players = (self.generator_optimizer(generator), self.critic_optimizer(critic))
         return (*players, *(opt for reg in self.regularizers for opt in reg.make_optimizers()))
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Tensor]:
