@@ -228,6 +228,14 @@ def test_presets_train_every_network_and_draw_reconstructions(experiment, data, 
     assert (tmp_path / "samples" / "recon_iter_000003.png").exists()
 
 
+@pytest.mark.parametrize("loss", sorted(LOSS_OPTIONS))
+@pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
+def test_every_loss_trains_with_each_regularizer(loss, experiment, tmp_path):
+    module, _, _ = fit([f"experiment={experiment}", f"loss={loss}", "data=ring8", *TINY_MLP], tmp_path, steps=2)
+    assert module.iteration == 2
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
 def test_runs_without_regularizer_draw_no_reconstructions(tmp_path):
     module, trainer, _ = fit(["data=ring8", *TINY_MLP], tmp_path, steps=2)
     assert len(module.regularizers) == 0 and len(trainer.optimizers) == 2
