@@ -3,6 +3,7 @@
     python src/report.py logs/multiruns/2026-11-23_10-00-00
     python src/report.py logs/ --metrics fid,kid --out reports/all --title "All runs so far"
     python src/report.py logs/multiruns/A logs/multiruns/B --aggregate seed
+    python src/report.py logs/stability --aggregate optim.critic.lr,n_critic --success "modes_covered>=500"
 
 Each PATH is a run directory, a sweep directory, or any directory above them: every directory
 below it that holds csv/metrics.csv is a run. The report goes to --out (default: the first PATH)
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ganarena.errors import exit_on_user_error
 from ganarena.report.document import write_report
+from ganarena.report.success import SuccessRule
 
 
 def names(text: str) -> list[str]:
@@ -52,6 +54,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=True,
         help="shade ± one std around the group means (default: on)",
     )
+    parser.add_argument(
+        "--success",
+        metavar="RULE",
+        help="METRIC OP NUMBER, e.g. modes_covered>=500: the share of runs (of each --aggregate group)"
+        " whose final value passes; a run without a finite final value fails",
+    )
     parser.add_argument("--title", help="the report's heading (default: the PATHs)")
     return parser.parse_args(argv)
 
@@ -59,7 +67,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     with exit_on_user_error():
-        report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band)
+        success = SuccessRule.parse(args.success) if args.success else None
+        report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band, success)
     for skipped in report.skipped:
         print(f"warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     print(report.text, end="")

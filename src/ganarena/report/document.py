@@ -15,7 +15,8 @@ from pathlib import Path
 from ganarena.errors import ArenaError
 from ganarena.report.plots import plot_groups, plot_runs
 from ganarena.report.runs import EVALUATION_PREFIX, Run, Skipped, override_key, read_runs
-from ganarena.report.summary import group_runs, label_runs
+from ganarena.report.success import SuccessRule, success_table
+from ganarena.report.summary import Group, group_runs, label_runs
 from ganarena.report.tables import Protocols, groups_table, runs_table
 
 REPORT_FILE = "report.md"
@@ -75,6 +76,7 @@ def write_report(
     aggregate: tuple[str, ...] = (),
     title: str | None = None,
     band: bool = True,
+    success: SuccessRule | None = None,
 ) -> Report:
     runs, skipped = read_runs(paths)
     columns = choose_columns(runs, metrics)
@@ -105,6 +107,10 @@ def write_report(
             plot_mean_curves(runs, aggregate, columns, out / MEAN_CURVES_FILE, title, band)
             report.files.append(out / MEAN_CURVES_FILE)
             figures.append(f"![Mean curves over {', '.join(aggregate)}]({MEAN_CURVES_FILE})")
+    if success is not None:
+        groups = group_runs(runs, aggregate) if aggregate else [Group(None, runs)]
+        group_labels = label_runs([g.overrides for g in groups])[1] if aggregate else ["(all runs)"]
+        sections += [f"## Success: {success}", success_table(groups, group_labels, success)]
     if figures:
         sections += ["## Curves", *figures]
     if skipped:
