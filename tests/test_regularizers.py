@@ -245,3 +245,32 @@ def test_runs_without_regularizer_draw_no_reconstructions(tmp_path):
 def test_stacked_digits_trains_with_the_encoder(tmp_path):
     module, _, _ = fit(["experiment=mrgan", "data=stacked_digits", *TINY_DCGAN, "batch_size=8"], tmp_path, steps=2)
     assert module.iteration == 2
+
+
+class RecordedWandbRun:
+    """What `wandb.init` returns to the WandbLogger: records what is logged instead of sending it."""
+
+    def __init__(self, **init):
+        self.logged, self.id, self.name = [], "recorded", init.get("name")
+        self.config = self
+
+    def update(self, values, **kwargs):
+        pass
+
+    def log(self, values, **kwargs):
+        self.logged.append(dict(values))
+
+    def finish(self, exit_code=None, **kwargs):
+        pass
+
+
+def test_wandb_receives_the_reconstructions_beside_the_samples(tmp_path, monkeypatch):
+    import wandb
+
+    runs = []
+    monkeypatch.setattr(wandb, "init", lambda **init: runs.append(RecordedWandbRun(**init)) or runs[-1])
+    fit(["experiment=mrgan", "data=ring8", *TINY_MLP, "logger=wandb"], tmp_path, steps=2)
+    (run,) = runs
+    pictures = [row for row in run.logged if "samples" in row or "reconstructions" in row]
+    assert [sorted(set(row) - {"trainer/global_step"}) for row in pictures] == [["samples"], ["reconstructions"]]
+    assert isinstance(pictures[1]["reconstructions"][0], wandb.Image) and pictures[1]["trainer/global_step"] == 2
