@@ -22,7 +22,7 @@ from ganarena.run.build import build_run
 
 X = torch.tensor([[1.0, 2.0], [3.0, 0.0]])  # |x|^2 = 5 and 9
 LOSS_OPTIONS = {path.stem: OmegaConf.load(path) for path in sorted((CONF / "loss").glob("*.yaml"))}
-TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
+TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "model.encoder.width=8", "latent_dim=16"]
 
 
 def scaled(factor: float, features: int = 2) -> nn.Linear:
@@ -242,8 +242,10 @@ def test_runs_without_regularizer_draw_no_reconstructions(tmp_path):
     assert not list((tmp_path / "samples").glob("recon_*"))
 
 
-def test_stacked_digits_trains_with_the_encoder(tmp_path):
-    module, _, _ = fit(["experiment=mrgan", "data=stacked_digits", *TINY_DCGAN, "batch_size=8"], tmp_path, steps=2)
+@pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
+def test_stacked_digits_trains_with_the_encoder(experiment, tmp_path):
+    overrides = [f"experiment={experiment}", "data=stacked_digits", *TINY_DCGAN, "batch_size=8"]
+    module, _, _ = fit(overrides, tmp_path, steps=2)
     assert module.iteration == 2
 
 
