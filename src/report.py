@@ -5,6 +5,7 @@
     python src/report.py logs/multiruns/A logs/multiruns/B --aggregate seed
     python src/report.py logs/multiruns/A --wandb-workspace me/ganarena [--upload]
     python src/report.py --upload-workspace logs/multiruns/A/wandb_workspace.json
+    python src/report.py logs/stability --aggregate optim.critic.lr,n_critic --success "modes_covered>=500"
 
 Each PATH is a run directory, a sweep directory, or any directory above them: every directory
 below it that holds csv/metrics.csv is a run. The report goes to --out (default: the first PATH)
@@ -23,6 +24,7 @@ from pathlib import Path
 from ganarena.errors import ArenaError, exit_on_user_error
 from ganarena.report.dashboard import DashboardSpec, load_spec, save_offline, upload
 from ganarena.report.document import write_report
+from ganarena.report.success import SuccessRule
 
 WORKSPACE_FILE = "wandb_workspace.json"
 
@@ -60,6 +62,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=True,
         help="shade ± one std around the group means (default: on)",
     )
+    parser.add_argument(
+        "--success",
+        metavar="RULE",
+        help="METRIC OP NUMBER, e.g. modes_covered>=500: the share of runs (of each --aggregate group)"
+        " whose final value passes; a run without a finite final value fails",
+    )
     parser.add_argument("--title", help="the report's heading (default: the PATHs)")
     parser.add_argument(
         "--wandb-workspace",
@@ -91,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"W&B workspace: {upload(load_spec(args.upload_workspace))}", file=sys.stderr)
         return
     with exit_on_user_error():
-        report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band)
+        success = SuccessRule.parse(args.success) if args.success else None
+        report = write_report(args.paths, args.out, args.metrics, tuple(args.aggregate), args.title, args.band, success)
         if args.wandb_workspace:
             workspace(args, report.columns, args.out or args.paths[0])
     for skipped in report.skipped:

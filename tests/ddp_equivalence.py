@@ -1,4 +1,5 @@
-"""Train a tiny WGAN-GP with every random draw under control, then save the final weights.
+"""Train a tiny WGAN-GP with generator-side regularizers (MRGAN's encoder, MDGAN's encoder and
+manifold critic) with every random draw under control, then save the final weights.
 
     python tests/ddp_equivalence.py ddp OUT           # 2 gloo processes (gan_ddp), each on its own data
     python tests/ddp_equivalence.py single OUT        # 1 process on both ranks' data, concatenated
@@ -25,6 +26,8 @@ import ganarena.run  # noqa: F401  (registers the gan_ddp strategy)
 from ganarena.game.constraints import GradientPenalty
 from ganarena.game.losses import WassersteinLoss
 from ganarena.game.module import GANModule
+from ganarena.game.regularizers import ManifoldDiffusion, ModeRegularizer
+from ganarena.models.encoders import MLPEncoder
 from ganarena.models.mlp import MLPCritic, MLPGenerator
 
 RANKS, BATCH, N_CRITIC, STEPS, LATENT = 2, 8, 2, 4, 4
@@ -96,6 +99,13 @@ def main(mode: str, out: Path) -> None:
     slots = {"ddp": None, "single": [0, 1], "alone": [0]}[mode]
     torch.manual_seed(0)  # the same initial weights in every mode
     draws = Draws()
+    sgd = partial(torch.optim.SGD, lr=0.05)
+    encoder = partial(MLPEncoder, LATENT, hidden=16, depth=2)
+    manifold_critic = MLPCritic(data_shape=(2,), hidden=16, depth=2)
+    regularizers = [
+        ModeRegularizer((2,), encoder, sgd, geometric_weight=0.2, mode_weight=0.4),
+        ManifoldDiffusion((2,), encoder, sgd, sgd, make_critic=lambda: (manifold_critic, [])),
+    ]
     module = DrawnNoiseModule(
         draws,
         slots,
@@ -106,6 +116,7 @@ def main(mode: str, out: Path) -> None:
         generator_optimizer=partial(torch.optim.SGD, lr=0.05),
         critic_optimizer=partial(torch.optim.SGD, lr=0.05),
         n_critic=N_CRITIC,
+        regularizers=regularizers,
     )
     trainer = L.Trainer(
         accelerator="cpu",

@@ -194,9 +194,11 @@ def test_every_target_in_conf_is_allowed_and_nothing_else():
 
 
 def test_a_checkpoint_from_before_the_modules_moved_still_opens_and_resumes(real_checkpoint, tmp_path, monkeypatch):
-    """Stored targets under ganarena.losses / .constraints (the old layout) name today's classes."""
+    """Stored targets under ganarena.losses / .constraints (the old layout) name today's classes, and a
+    config without the sections added since (model.encoder, regularizer) still continues."""
 
     def old_layout(config):
+        del config["model"]["encoder"], config["regularizer"]  # keys that came later
         config["loss"]["_target_"] = config["loss"]["_target_"].replace("ganarena.game.losses.", "ganarena.losses.")
         for node in config["callbacks"].values():
             node["_target_"] = node["_target_"].replace("ganarena.run.callbacks.", "ganarena.callbacks.")

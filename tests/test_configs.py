@@ -78,6 +78,18 @@ def test_presets_carry_the_papers_hyper_parameters():
     assert gan.loss._target_ == "ganarena.game.losses.MinimaxLoss"
     # Only the loss differs from the DCGAN recipe.
     assert {k: v for k, v in gan.items() if k != "loss"} == {k: v for k, v in dcgan.items() if k != "loss"}
+    mrgan = compose_config(["experiment=mrgan"])
+    assert mrgan.loss._target_.endswith("NonSaturatingLoss") and mrgan.n_critic == 1
+    mode = mrgan.regularizer.mode
+    assert (mode.geometric_weight, mode.mode_weight, mode.mode_sign) == (0.2, 0.4, "aim")
+    assert mode.encoder._target_.endswith("DCGANEncoder") and mode.encoder.latent_dim == mrgan.latent_dim
+    mdgan = compose_config(["experiment=mdgan", "data=grid25"])
+    assert (
+        list(mdgan.regularizer) == ["manifold_diffusion"]
+        and mdgan.regularizer.manifold_diffusion.geometric_weight == 0.2
+    )
+    assert mdgan.regularizer.manifold_diffusion.encoder._target_.endswith("MLPEncoder")
+    assert mdgan.regularizer.manifold_diffusion.critic_optimizer.lr == mdgan.optim.critic.lr
 
 
 def test_default_is_gan_qp_dcgan_on_digits():

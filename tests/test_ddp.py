@@ -1,6 +1,7 @@
 """DDP with manual optimization is exact: two processes on different data end where one process
 on their union ends (gradients of both networks averaged on every update, the gradient penalty's
-included), and both ranks hold the same weights."""
+included), and both ranks hold the same weights. The run carries MRGAN's encoder and MDGAN's
+encoder and manifold critic, so their DDP wrappers are checked too."""
 
 import subprocess
 import sys
@@ -27,6 +28,11 @@ def weights(tmp_path_factory):
 def largest_difference(a: dict, b: dict) -> float:
     assert a.keys() == b.keys()
     return max((a[k] - b[k]).abs().max().item() for k in a)
+
+
+def test_the_equivalence_run_trains_the_regularizers_networks(weights):
+    for prefix in ("regularizers.0.encoder.", "regularizers.1.encoder.", "regularizers.1.manifold_critic."):
+        assert any(name.startswith(prefix) for name in weights["single"]), prefix
 
 
 def test_both_ranks_hold_identical_weights(weights):

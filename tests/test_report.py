@@ -15,8 +15,10 @@ import pytest
 from PIL import Image
 
 from conftest import FAST, REPO, TINY_MLP, run_train_script
+from ganarena.errors import ArenaError
 from ganarena.report.document import write_report
 from ganarena.report.runs import Curve, read_runs
+from ganarena.report.success import SuccessRule
 from ganarena.report.summary import HIGHER, LOWER, Spread, direction, group_runs, mean_curve, summarize
 from ganarena.report.tables import duration
 
@@ -286,6 +288,33 @@ def test_aggregate_counts_only_finite_values_and_a_lone_run_has_no_std(tmp_path)
     assert list(groups["`loss=gan`"].values())[-2:] == ["2 ± 1.4 (n=2)", "2 ± 1.4 (n=2)"]
     assert list(groups["`loss=hinge`"].values())[-2:] == ["7", "7"]
     assert Spread.of([math.nan]) is None
+
+
+def test_success_share_counts_runs_whose_final_value_passes_per_group(tmp_path):
+    # lr=1e-4: finals 600, 400 (its best, 700, does not count), NaN: 1 of 3. lr=1e-3: 500 and no metric: 1 of 2.
+    write_run(tmp_path / "a", ["lr=1e-4", "seed=0"], {100: {"val/modes_covered": 600.0}})
+    write_run(
+        tmp_path / "b", ["lr=1e-4", "seed=1"], {100: {"val/modes_covered": 700.0}, 200: {"val/modes_covered": 400.0}}
+    )
+    write_run(tmp_path / "c", ["lr=1e-4", "seed=2"], {100: {"val/modes_covered": math.nan}})
+    write_run(tmp_path / "d", ["lr=1e-3", "seed=0"], {100: {"val/modes_covered": 500.0}})
+    write_run(tmp_path / "e", ["lr=1e-3", "seed=1"], {100: {"val/kl": 1.0}})
+    rule = SuccessRule.parse("modes_covered>=500")
+    text = write_report([tmp_path], aggregate=("seed",), success=rule).text
+    assert table(text, "Success: final modes_covered >= 500") == [
+        {"overrides": "`lr=1e-4`", "succeeded": "1/3", "share": "33 %"},
+        {"overrides": "`lr=1e-3`", "succeeded": "1/2", "share": "50 %"},
+    ]
+    strict = write_report([tmp_path], out=tmp_path / "all", success=SuccessRule.parse("modes_covered > 500")).text
+    assert table(strict, "Success: final modes_covered > 500") == [
+        {"overrides": "(all runs)", "succeeded": "1/5", "share": "20 %"}
+    ]
+
+
+@pytest.mark.parametrize("text", ["modes_covered", "modes_covered=>5", "fid<=x"])
+def test_a_malformed_success_rule_says_how_to_write_one(text):
+    with pytest.raises(ArenaError, match=r"METRIC OP NUMBER|not a number"):
+        SuccessRule.parse(text)
 
 
 def test_mean_curve_averages_the_runs_present_at_each_iteration():

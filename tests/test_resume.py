@@ -62,6 +62,25 @@ def test_stopped_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
     assert trainer.loggers[0].version == first_wandb
 
 
+@pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
+def test_a_run_with_an_encoder_resumes_bit_exactly_mid_epoch(tmp_path, experiment):
+    """The encoder, MDGAN's manifold critic (here under the run's gradient penalty) and their optimiser states."""
+    stopped = tmp_path / "stopped"
+    _, straight, _ = run(tmp_path / "straight", f"experiment={experiment}", "trainer.max_steps=8")
+    run(stopped, f"experiment={experiment}", "trainer.max_steps=5")
+    _, resumed, trainer = run(
+        tmp_path / "unused", f"experiment={experiment}", f"resume={stopped}", "trainer.max_steps=8"
+    )
+
+    checkpoint = read_checkpoint(stopped / "checkpoints" / "last.ckpt")
+    assert len(checkpoint["optimizer_states"]) == len(trainer.optimizers) == (4 if experiment == "mdgan" else 3)
+    assert any(name.startswith("regularizers.0.encoder.") for name in checkpoint["state_dict"])
+    assert resumed.iteration == 8
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    assert logged(stopped) == logged(tmp_path / "straight")
+
+
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(tmp_path, preset):
     overrides = [*FAST, *TOY_DATA, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]

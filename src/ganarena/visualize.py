@@ -1,5 +1,7 @@
 """Pictures of a generator's output: image grids and 2-D scatter plots, as PIL images.
 
+A reconstruction map is a scatter plot with `links=True`: real[i] joined to fake[i] = G(E(real[i])).
+
 Drawn with Pillow alone (it ships with torchvision), so no plotting library is needed.
 """
 
@@ -14,6 +16,7 @@ from torchvision.utils import make_grid
 
 REAL_COLOUR = (150, 150, 150)
 FAKE_COLOUR = (214, 39, 40)
+LINK_COLOUR = (240, 180, 180)
 
 
 def image_grid(images: Tensor) -> Image.Image:
@@ -29,7 +32,9 @@ def image_grid(images: Tensor) -> Image.Image:
     return Image.fromarray(array)
 
 
-def scatter_plot(real: Tensor, fake: Tensor, size: int = 512, point_radius: float = 1.5) -> Image.Image:
+def scatter_plot(
+    real: Tensor, fake: Tensor, size: int = 512, point_radius: float = 1.5, links: bool = False
+) -> Image.Image:
     """Generated points (red) over real points (grey), framed on the real data.
 
     The frame is the real data's bounding box grown by 25 %, so a collapsed or diverging
@@ -51,9 +56,12 @@ def scatter_plot(real: Tensor, fake: Tensor, size: int = 512, point_radius: floa
     origin = to_pixels(torch.zeros(1, 2))[0].tolist()
     draw.line([(margin, origin[1]), (size - margin, origin[1])], fill=(225, 225, 225))
     draw.line([(origin[0], margin), (origin[0], size - margin)], fill=(225, 225, 225))
+    if links:  # fake[i] is the reconstruction of real[i]
+        for start, end in zip(to_pixels(real).tolist(), to_pixels(fake).tolist(), strict=True):
+            draw.line([tuple(start), tuple(end)], fill=LINK_COLOUR)
     for points, colour in ((real, REAL_COLOUR), (fake, FAKE_COLOUR)):
         for x, y in to_pixels(points).tolist():
             draw.ellipse([x - point_radius, y - point_radius, x + point_radius, y + point_radius], fill=colour)
     draw.text((margin, 2), "real", fill=REAL_COLOUR)
-    draw.text((margin + 40, 2), "generated", fill=FAKE_COLOUR)
+    draw.text((margin + 40, 2), "reconstructed" if links else "generated", fill=FAKE_COLOUR)
     return image

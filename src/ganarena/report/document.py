@@ -17,7 +17,8 @@ from pathlib import Path
 from ganarena.errors import ArenaError
 from ganarena.report.plots import plot_groups, plot_runs
 from ganarena.report.runs import EVALUATION_PREFIX, Run, Skipped, override_key, read_runs
-from ganarena.report.summary import group_runs, label_runs
+from ganarena.report.success import SuccessRule, success_table
+from ganarena.report.summary import Group, group_runs, label_runs
 from ganarena.report.tables import Protocols, groups_table, runs_table
 from ganarena.report.tradeoff import plot_tradeoffs
 
@@ -80,6 +81,7 @@ def write_report(
     aggregate: tuple[str, ...] = (),
     title: str | None = None,
     band: bool = True,
+    success: SuccessRule | None = None,
 ) -> Report:
     runs, skipped = read_runs(paths)
     columns = choose_columns(runs, metrics)
@@ -115,6 +117,10 @@ def write_report(
     if plot_tradeoffs(groups, group_labels, columns, out / TRADEOFF_FILE, figure_title(title, common)):
         report.files.append(out / TRADEOFF_FILE)
         figures.append(f"![Quality against diversity, final values]({TRADEOFF_FILE})")
+    if success is not None:
+        groups = group_runs(runs, aggregate) if aggregate else [Group(None, runs)]
+        group_labels = label_runs([g.overrides for g in groups])[1] if aggregate else ["(all runs)"]
+        sections += [f"## Success: {success}", success_table(groups, group_labels, success)]
     if figures:
         sections += ["## Curves", *figures]
     if skipped:

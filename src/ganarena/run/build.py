@@ -5,7 +5,8 @@
 
 Order matters in one place: the constraints are built before the critic, because
 `model.critic.norm=auto` follows their preference (layer norm under a gradient penalty, none
-under spectral norm, the architecture's default otherwise).
+under spectral norm, the architecture's default otherwise). Generator-side regularizers get the
+data shape and a way to build a critic as the main one is built (MDGAN's manifold critic).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ganarena.data.base import ArenaDataModule
 from ganarena.errors import ConfigError, user_error_behind
 from ganarena.game.constraints import Constraint, preferred_critic_norm
 from ganarena.game.module import GANModule
+from ganarena.game.regularizers import GeneratorRegularizer
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
@@ -55,6 +57,18 @@ def build_critic(critic_cfg: DictConfig, data_shape: tuple[int, ...], constraint
     return instantiate(critic_cfg, **overrides)
 
 
+def build_regularizers(cfg: DictConfig, data_shape: tuple[int, ...]) -> list[GeneratorRegularizer]:
+    def make_critic():
+        constraints = build_constraints(cfg)
+        critic = build_critic(cfg.model.critic, data_shape, constraints)
+        for constraint in constraints:
+            constraint.apply(critic)
+        return critic, constraints
+
+    nodes = (cfg.get("regularizer") or {}).values()
+    return [instantiate(node, data_shape=data_shape, make_critic=make_critic) for node in nodes]
+
+
 def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     constraints = build_constraints(cfg)
     return GANModule(
@@ -66,6 +80,7 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
         critic_optimizer=instantiate(cfg.optim.critic),
         n_critic=cfg.n_critic,
         config=OmegaConf.to_container(cfg, resolve=True),
+        regularizers=build_regularizers(cfg, data_shape),
     )
 
 

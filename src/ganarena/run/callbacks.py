@@ -19,6 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from ganarena.atomic_file import PARTIAL_SUFFIX
 from ganarena.errors import ConfigError
 from ganarena.game.noise import seeded_noise
+from ganarena.game.regularizers import GeneratorRegularizer
 from ganarena.run.lightning_private import last_saved_step, save_last_now
 from ganarena.run.monitor import confirm_finite
 from ganarena.visualize import image_grid, scatter_plot
@@ -31,6 +32,10 @@ class SampleGrid(L.Callback):
     generated points over as many real ones. The noise is fixed for the whole run, so successive
     pictures show the same latent points. Only rank 0 draws. Pictures are saved as PNG under
     `output_dir` and sent to W&B and TensorBoard when those loggers are active.
+
+    A run with an encoder (regularizer=mode, manifold_diffusion) also draws `recon_iter_*.png`
+    ("reconstructions"): fixed real samples x beside G(E(x)) in pairs for images, a reconstruction
+    map (each real point joined to its reconstruction) for 2-D points.
     """
 
     def __init__(
@@ -71,16 +76,33 @@ class SampleGrid(L.Callback):
         generator.eval()
         fake = generator(noise.to(pl_module.device))
         generator.train(was_training)
-        picture = scatter_plot(trainer.datamodule.real_samples(count, self.seed), fake) if points else image_grid(fake)
-        path = self.output_dir / f"iter_{pl_module.iteration:06d}.png"
+        real = trainer.datamodule.real_samples(count, self.seed) if points else None
+        self._publish(trainer, "samples", scatter_plot(real, fake) if points else image_grid(fake), "iter")
+        if any(type(r).reconstructions is not GeneratorRegularizer.reconstructions for r in pl_module.regularizers):
+            self._draw_reconstructions(trainer, pl_module, count if points else count // 2, points)
+        return self.output_dir / f"iter_{pl_module.iteration:06d}.png"
+
+    def _draw_reconstructions(self, trainer, pl_module, count: int, points: bool) -> None:
+        real = trainer.datamodule.real_samples(count, self.seed)
+        was_training = pl_module.training
+        pl_module.eval()
+        found = (r.reconstructions(real.to(pl_module.device), pl_module.generator) for r in pl_module.regularizers)
+        recon = next(x for x in found if x is not None).cpu()
+        pl_module.train(was_training)
+        pairs = torch.stack([real, recon], 1).flatten(0, 1)  # x, G(E(x)), x, G(E(x)), ...
+        picture = scatter_plot(real, recon, links=True) if points else image_grid(pairs)
+        self._publish(trainer, "reconstructions", picture, "recon_iter")
+
+    def _publish(self, trainer, name: str, picture, prefix: str) -> None:
+        iteration = trainer.lightning_module.iteration
+        path = self.output_dir / f"{prefix}_{iteration:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         picture.save(path)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image("samples", [picture], step=pl_module.iteration)
+                logger.log_image(name, [picture], step=iteration)
             elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", np.asarray(picture), pl_module.iteration, dataformats="HWC")
-        return path
+                logger.experiment.add_image(name, np.asarray(picture), iteration, dataformats="HWC")
 
 
 class IterationCheckpoint(ModelCheckpoint):

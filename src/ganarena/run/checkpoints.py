@@ -36,7 +36,7 @@ from ganarena.run.stored_config import with_current_targets
 
 # Config sections that shape the networks and their optimizers: a checkpoint from a run that
 # differs in one of them cannot continue in this run.
-STATE_DEFINING_KEYS = ("model", "loss", "constraint", "optim", "latent_dim")
+STATE_DEFINING_KEYS = ("model", "loss", "constraint", "regularizer", "optim", "latent_dim")
 
 # Types a checkpoint may hold beyond torch's own weights_only set (tensors, dtypes, OrderedDict,
 # containers, numbers, strings): none. Checkpoints of every preset, of a 2-process DDP run and
@@ -139,6 +139,10 @@ def config_differences(saved: dict[str, Any], current: dict[str, Any], keys: Ite
     """Dotted names of the entries under `keys` whose values differ between two configs."""
     differing = []
     for key in keys:
+        if key not in saved:
+            # Written before the key existed (e.g. model.encoder): its networks, if any, would be
+            # missing from the weights, which check_state_fits refuses by name.
+            continue
         a, b = saved.get(key), current.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             differing += [f"{key}.{sub}" for sub in config_differences(a, b, a.keys() | b.keys())]

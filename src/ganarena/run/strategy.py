@@ -4,7 +4,8 @@ Lightning's own DDP wraps the whole LightningModule in one DDP instance. A criti
 touches the generator's parameters, so that wrapper waits for gradients that never come and
 fails, unless `find_unused_parameters=True` pays for a graph traversal on every backward. Like
 StyleGAN2-ADA and StudioGAN, this strategy wraps each network on its own; the GANModule calls
-the wrappers through `train_networks` while the state dict keeps the plain modules.
+the wrappers through `train_networks` while the state dict keeps the plain modules. Networks of
+generator-side regularizers (an encoder, MDGAN's manifold critic) are wrapped the same way.
 
 Selected by `trainer.strategy=gan_ddp`; the default trainer config picks it whenever more than
 one device or node is requested.
@@ -43,14 +44,17 @@ class GANDDPStrategy(DDPStrategy):
         # default buffer broadcast would overwrite batch-norm statistics in place between them
         # and break autograd. Running statistics stay per rank instead (rank 0's are saved).
         kwargs = {_NO_FORWARD_BUFFER_SYNC: False, **ddp_kwargs(self)}
-        for name, network in list(networks.items()):
-            networks[name] = DistributedDataParallel(network, device_ids=device_ids, **kwargs)
+        for table in (networks, *(r.train_networks for r in getattr(model, "regularizers", ()))):
+            for name, network in list(table.items()):
+                table[name] = DistributedDataParallel(network, device_ids=device_ids, **kwargs)
         return model
 
     def teardown(self) -> None:
         module = self.lightning_module
         if module is not None and hasattr(module, "train_networks"):
             module.train_networks = {"generator": module.generator, "critic": module.critic}
+            for regularizer in getattr(module, "regularizers", ()):
+                regularizer.train_networks = regularizer.networks()
         super().teardown()
 
 
