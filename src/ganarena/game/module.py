@@ -9,6 +9,8 @@ time), then one generator update:
         constraints.after_critic_step(critic)
     generator: minimise loss.generator_loss(D(real), D(G(z)))
 
+D(x) is `score`, the critic on augment(x); the loss and the penalties see un-augmented images.
+
 `trainer.global_step`, every schedule and `self.iteration` count generator iterations. The step
 returns its detached losses; the run's TrainingMonitor checks and logs them.
 """
@@ -24,7 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from ganarena.errors import ConfigError
-from ganarena.game.constraints import Constraint
+from ganarena.game.augment import NoAugment
+from ganarena.game.constraints import Constraint, critic_penalty
 from ganarena.game.losses import AdversarialLoss
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -38,6 +41,7 @@ class GANModule(L.LightningModule):
         critic: nn.Module,
         loss: AdversarialLoss,
         constraints: Iterable[Constraint] = (),
+        augment: nn.Module | None = None,
         generator_optimizer: OptimizerFactory = DEFAULT_OPTIMIZER,
         critic_optimizer: OptimizerFactory = DEFAULT_OPTIMIZER,
         n_critic: int = 1,
@@ -55,13 +59,13 @@ class GANModule(L.LightningModule):
         self.constraints = list(constraints)
         for constraint in self.constraints:
             constraint.apply(self.critic)
+        self.augment = augment if augment is not None else NoAugment()
         self.generator_optimizer = generator_optimizer
         self.critic_optimizer = critic_optimizer
         self.n_critic = n_critic
         self.config = config
         self.iteration = 0
-        # Networks as the training step calls them; a distributed strategy swaps in DDP wrappers.
-        # Kept in a plain dict so the wrappers never enter the state dict.
+        # The networks the step calls (DDP wrappers under gan_ddp), in a dict outside the state dict.
         self.train_networks: dict[str, nn.Module] = {"generator": generator, "critic": critic}
 
     @property
@@ -72,31 +76,29 @@ class GANModule(L.LightningModule):
         return torch.randn(n, self.latent_dim, device=self.device)
 
     def configure_optimizers(self):
-        return (
-            self.generator_optimizer(self.generator.parameters()),
-            self.critic_optimizer(self.critic.parameters()),
-        )
+        return self.generator_optimizer(self.generator.parameters()), self.critic_optimizer(self.critic.parameters())
 
     def training_step(self, batch: Tensor, batch_idx: int) -> dict[str, Tensor]:
         if batch.shape[0] % self.n_critic:
             raise ValueError(f"a step batch of {batch.shape[0]} samples does not split into n_critic={self.n_critic}")
         generator_opt, critic_opt = self.optimizers()
         real_batches = batch.chunk(self.n_critic)
-        critic_logs = [self._critic_update(real, critic_opt) for real in real_batches]
+        first = self.iteration * self.n_critic  # critic updates counted over the run: lazy penalties resume in step
+        critic_logs = [self._critic_update(real, critic_opt, first + i) for i, real in enumerate(real_batches)]
         generator_loss = self._generator_update(real_batches[-1], generator_opt)
         self.iteration += 1
-
         logs = {name: torch.stack([log[name] for log in critic_logs]).mean() for name in critic_logs[0]}
         logs["generator_loss"] = generator_loss
+        logs.update(self.augment.metrics())
         return {f"train/{name}": value for name, value in logs.items()}
 
-    def _critic_update(self, real: Tensor, optimizer) -> dict[str, Tensor]:
-        total, logs = self.critic_objective(real)
+    def _critic_update(self, real: Tensor, optimizer, critic_step: int) -> dict[str, Tensor]:
+        total, logs = self.critic_objective(real, critic_step)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(total)
-        # Through the strategy rather than `optimizer.step()`: the same precision path, without
-        # advancing the step counter that counts generator iterations.
-        self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=_no_closure, model=self)
+        # Through the strategy, not `optimizer.step()`: the same precision path, and the step counter
+        # (generator iterations) untouched. The gradients are there already: the closure does nothing.
+        self.trainer.strategy.optimizer_step(optimizer.optimizer, closure=lambda: None, model=self)
         for constraint in self.constraints:
             constraint.after_critic_step(self.critic)
         return logs
@@ -108,17 +110,21 @@ class GANModule(L.LightningModule):
         optimizer.step()
         return loss.detach()
 
-    def critic_objective(self, real: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The critic's loss on one real batch and fresh noise, penalties included, and its detached logs."""
-        critic = self.train_networks["critic"]
+    def score(self, critic: nn.Module, x: Tensor) -> Tensor:
+        """The critic's scores of x as the game sees them: through the augmentation of critic inputs."""
+        return critic(self.augment(x))
+
+    def critic_objective(self, real: Tensor, critic_step: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+        """The critic's loss on one real batch and fresh noise, the penalties due at `critic_step` included."""
+        critic = partial(self.score, self.train_networks["critic"])
         with torch.no_grad():
             fake = self.generator(self.sample_noise(real.shape[0]))
         d_real, d_fake = critic(real), critic(fake)
+        self.augment.observe(d_real)
         loss = self.loss.critic_loss(d_real, d_fake, real, fake)
-        penalties = [p for c in self.constraints if (p := c.penalty(critic, real, fake)) is not None]
+        penalty = critic_penalty(self.constraints, critic, real, fake, critic_step)
         logs = {"critic_loss": loss.detach()}
-        if penalties:
-            penalty = sum(penalties)
+        if penalty is not None:
             logs["penalty"] = penalty.detach()
             loss = loss + penalty
         logs.update({k: v.detach() for k, v in self.loss.critic_metrics(d_real, d_fake).items()})
@@ -131,11 +137,9 @@ class GANModule(L.LightningModule):
         # rather than its DDP wrapper, so no gradient reduction is armed for it.
         self.critic.requires_grad_(False)
         try:
-            d_fake = self.critic(fake)
-            d_real = None
-            if self.loss.needs_real_scores:
-                with torch.no_grad():
-                    d_real = self.critic(real)
+            d_fake = self.score(self.critic, fake)
+            with torch.no_grad():
+                d_real = self.score(self.critic, real) if self.loss.needs_real_scores else None
             return self.loss.generator_loss(d_real, d_fake)
         finally:
             self.critic.requires_grad_(True)
@@ -146,7 +150,3 @@ class GANModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.iteration = checkpoint["iteration"]
-
-
-def _no_closure() -> None:
-    """Manual optimization computes gradients before the step; the closure has nothing to do."""
