@@ -64,7 +64,10 @@ def test_stopped_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(tmp_path, preset):
-    overrides = [*FAST, *TOY_DATA, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
+    # Presets that augment critic inputs need images: a few digits, served to the same small MLPs.
+    augments = compose_config([f"experiment={preset}"]).augment._target_ != "ganarena.game.augment.NoAugment"
+    data = ["data=digits", "data.num_samples=96", "model=mlp"] if augments else TOY_DATA
+    overrides = [*FAST, *data, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
     overrides += ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.samples.every_n_iterations=1000"]
     _, straight, _ = train(compose_config([*overrides, "trainer.max_steps=2"], tmp_path / "straight"))
     checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000001.ckpt"
