@@ -414,12 +414,12 @@ def test_resume_is_bit_exact_with_a_lazy_penalty_and_adaptive_augmentation(tmp_p
         "augment.initial_p=0.5",
         "metrics=none",
     ]
-    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
-    _, straight_module, _ = run(straight, "trainer.max_steps=6", *overrides, data=["data=digits"])
-    run(interrupted, "trainer.max_steps=4", *overrides, data=["data=digits"])
+    straight, interrupted, digits = tmp_path / "straight", tmp_path / "interrupted", ["data=digits"]
+    _, straight_module, _ = run(straight, "trainer.max_steps=6", *overrides, data=digits)
+    run(interrupted, "trainer.max_steps=4", *overrides, data=digits)
     saved = read_checkpoint(interrupted / "checkpoints" / "last.ckpt")["state_dict"]
     assert saved["augment.window"][2].item() == 2  # 8 observations, 2 of them in the open window
-    _, resumed_module, _ = run(tmp_path / "r", f"resume={interrupted}", "trainer.max_steps=6", *overrides, data=["data=digits"])
+    _, resumed_module, _ = run(tmp_path / "r", f"resume={interrupted}", "trainer.max_steps=6", *overrides, data=digits)
 
     for name, value in straight_module.state_dict().items():
         assert torch.equal(value, resumed_module.state_dict()[name]), name
