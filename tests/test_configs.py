@@ -17,9 +17,11 @@ MODEL_DATA = [("mlp", "ring8"), ("mlp", "grid25"), ("mlp", "digits"), ("dcgan", 
 
 def test_the_groups_hold_the_options_the_readme_names():
     """Read from conf/: every option has a yaml, and the arena's core options are all there."""
-    assert {"gan", "ns_gan", "wgan", "lsgan", "hinge", "gan_qp"} <= set(LOSSES)
-    assert {"none", "clip", "gp", "sn"} <= set(CONSTRAINTS)
+    assert {"gan", "ns_gan", "wgan", "lsgan", "hinge", "gan_qp", "rsgan", "rasgan", "ralsgan", "rahinge"} <= set(LOSSES)
+    assert {"none", "clip", "gp", "sn", "r1", "r2", "dragan"} <= set(CONSTRAINTS)
     assert {"dcgan", "gan", "gan_qp", "lsgan", "sngan", "wgan", "wgan_gp"} <= set(EXPERIMENTS)
+    assert {"r1", "gan_qp_diffaugment"} <= set(EXPERIMENTS)
+    assert {p.stem for p in (CONF / "augment").glob("*.yaml")} == {"none", "diffaugment", "ada"}
 
 
 def _data_shape(data: str):
@@ -90,6 +92,16 @@ def test_presets_carry_the_papers_hyper_parameters():
     )
     assert mdgan.regularizer.manifold_diffusion.encoder._target_.endswith("MLPEncoder")
     assert mdgan.regularizer.manifold_diffusion.critic_optimizer.lr == mdgan.optim.critic.lr
+    r1 = compose_config(["experiment=r1"])  # Mescheder et al. 2018: NS loss, R1 gamma 10, RMSprop 1e-4
+    assert r1.loss._target_.endswith("NonSaturatingLoss") and list(r1.constraint) == ["r1"]
+    assert r1.constraint.r1.gamma == 10.0 and r1.constraint.r1.every == 1 and r1.n_critic == 1
+    assert r1.optim.critic._target_ == "torch.optim.RMSprop" and r1.optim.critic.lr == r1.optim.generator.lr == 1e-4
+    critic = build_module(r1, (1, 32, 32)).critic  # their critics have no normalisation layers
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.LayerNorm | nn.GroupNorm) for m in critic.modules())
+    augmented = compose_config(["experiment=gan_qp_diffaugment"])
+    assert list(augmented.augment.policy) == ["color", "translation", "cutout"] and augmented.augment.p == 1.0
+    # Only the augmentation differs from the GAN-QP preset.
+    assert {k: v for k, v in augmented.items() if k != "augment"} == {k: v for k, v in qp.items() if k != "augment"}
 
 
 def test_default_is_gan_qp_dcgan_on_digits():

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from ganarena.data.digits import DigitsDataModule
@@ -72,3 +73,17 @@ def test_digits_labels_and_reference_set():
     assert [len(b) for b in batches] == [500, 500, 500, 297]
     assert torch.equal(torch.cat(batches), dm.samples)  # fixed order: the whole set once
     assert dm.reference_id != DigitsDataModule(batch_size=32, resolution=64).reference_id
+
+
+def test_a_digits_subset_trains_on_the_same_few_images_and_is_measured_against_all():
+    dm, again = (DigitsDataModule(batch_size=32, num_samples=500) for _ in range(2))
+    full = DigitsDataModule(batch_size=32)
+    assert dm.samples.shape == (500, 1, 32, 32) and torch.equal(dm.samples, again.samples)
+    # Digits of the full set, each with its own label.
+    rows = {tuple(x.flatten().tolist()): label for x, label in zip(full.samples, full.labels.tolist(), strict=True)}
+    assert all(rows[tuple(x.flatten().tolist())] == y for x, y in zip(dm.samples, dm.labels.tolist(), strict=True))
+    assert len(set(dm.labels.tolist())) == 10
+    assert torch.equal(torch.cat(list(dm.reference_dataloader(batch_size=1000))), full.samples)
+    assert dm.reference_id == full.reference_id  # FID statistics are shared with full-data runs
+    with pytest.raises(ValueError, match="between 1 and 1797"):
+        DigitsDataModule(batch_size=32, num_samples=2000)

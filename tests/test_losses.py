@@ -45,6 +45,20 @@ CLOSED_FORMS = {
     "lsgan": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f**2, lambda r, f: 0.5 * (f - 1) ** 2),
     "hinge": (lambda r, f: relu(1 - r) + relu(1 + f), lambda r, f: -f),
     "gan_qp": (lambda r, f: -(r - f) + (r - f) ** 2 / (2 * 10.0 * 1.0), lambda r, f: r - f),
+    # Relativistic (Jolicoeur-Martineau 2018); at constant scores a batch mean is the score itself.
+    "rsgan": (lambda r, f: softplus(f - r), lambda r, f: softplus(r - f)),
+    "rasgan": (
+        lambda r, f: (softplus(-(r - f)) + softplus(f - r)) / 2,
+        lambda r, f: (softplus(r - f) + softplus(-(f - r))) / 2,
+    ),
+    "ralsgan": (
+        lambda r, f: ((r - f - 1) ** 2 + (f - r + 1) ** 2) / 2,
+        lambda r, f: ((r - f + 1) ** 2 + (f - r - 1) ** 2) / 2,
+    ),
+    "rahinge": (
+        lambda r, f: (relu(1 - (r - f)) + relu(1 + (f - r))) / 2,
+        lambda r, f: (relu(1 + (r - f)) + relu(1 - (f - r))) / 2,
+    ),
 }
 
 
@@ -146,6 +160,65 @@ def test_gan_qp_rejects_bad_settings():
         GANQPLoss(distance="linf")
     with pytest.raises(ValueError, match="positive"):
         GANQPLoss(weight=0)
+
+
+# Batches whose scores vary: the relativistic average losses compare each score with the other
+# side's batch mean, RSGAN pairs real and fake by position.
+R_BATCH, F_BATCH = [1.0, -0.5, 2.0], [0.25, -1.0, 3.0]
+
+
+def test_relativistic_average_losses_compare_each_score_with_the_other_sides_mean():
+    r, f = torch.tensor(R_BATCH), torch.tensor(F_BATCH)
+    mean_r, mean_f = sum(R_BATCH) / 3, sum(F_BATCH) / 3
+    a = [x - mean_f for x in R_BATCH]  # real relative to the average fake
+    b = [x - mean_r for x in F_BATCH]  # fake relative to the average real
+    forms = {  # (wants high, wants low) of each loss
+        "rasgan": (lambda t: softplus(-t), softplus),
+        "ralsgan": (lambda t: (t - 1) ** 2, lambda t: (t + 1) ** 2),
+        "rahinge": (lambda t: relu(1 - t), lambda t: relu(1 + t)),
+    }
+    for option, (high, low) in forms.items():
+        loss = make_loss(option)
+        critic = (sum(map(high, a)) / 3 + sum(map(low, b)) / 3) / 2
+        generator = (sum(map(low, a)) / 3 + sum(map(high, b)) / 3) / 2
+        assert abs(loss.critic_loss(r, f, None, None).item() - critic) < 1e-5, option
+        assert abs(loss.generator_loss(r, f).item() - generator) < 1e-5, option
+        assert loss.needs_real_scores
+
+
+def test_rsgan_pairs_real_and_fake_by_position():
+    r, f = torch.tensor(R_BATCH), torch.tensor(F_BATCH)
+    loss = make_loss("rsgan")
+    critic = sum(softplus(y - x) for x, y in zip(R_BATCH, F_BATCH, strict=True)) / 3
+    assert abs(loss.critic_loss(r, f, None, None).item() - critic) < 1e-5
+    generator = sum(softplus(x - y) for x, y in zip(R_BATCH, F_BATCH, strict=True)) / 3
+    assert abs(loss.generator_loss(r, f).item() - generator) < 1e-5
+    assert abs(loss.critic_loss(r, f.flip(0), None, None).item() - critic) > 1e-3
+
+
+@pytest.mark.parametrize("option", ["rsgan", "rasgan", "ralsgan", "rahinge"])
+def test_relativistic_critic_prefers_real_above_fake_and_its_generator_the_reverse(option):
+    """Raising every real score (fake fixed) lowers the critic's loss and raises the generator's."""
+    loss = make_loss(option)
+    f = torch.tensor(F_BATCH)
+    shifts = torch.linspace(-0.9, 0.5, 6)  # where RaLSGAN's quadratics are monotone (mean gap in (-1, 1))
+    critic = [loss.critic_loss(torch.tensor(F_BATCH) + s, f, None, None).item() for s in shifts]
+    generator = [loss.generator_loss(torch.tensor(F_BATCH) + s, f).item() for s in shifts]
+    assert all(b < a for a, b in itertools.pairwise(critic))
+    assert all(b > a for a, b in itertools.pairwise(generator))
+    # Only the difference counts: shifting both sides alike changes nothing.
+    base = loss.critic_loss(torch.tensor(R_BATCH), f, None, None)
+    assert abs(loss.critic_loss(torch.tensor(R_BATCH) + 5, f + 5, None, None).item() - base.item()) < 1e-5
+
+
+@pytest.mark.parametrize("option", ["ralsgan", "rahinge"])
+def test_relativistic_average_critic_optimum_is_real_one_above_the_average_fake(option):
+    """RaLSGAN's critic loss is 0 exactly at r - mean f = 1 and f - mean r = -1; RaHinge's for any gap >= 1."""
+    loss = make_loss(option)
+    f = torch.tensor([0.0, 0.0])
+    assert loss.critic_loss(torch.tensor([1.0, 1.0]), f, None, None).item() == 0.0
+    assert loss.critic_loss(torch.tensor([0.9, 0.9]), f, None, None).item() > 0.0
+    assert (loss.critic_loss(torch.tensor([2.0, 2.0]), f, None, None).item() > 0.0) == (option == "ralsgan")
 
 
 def test_wgan_reports_its_distance_estimate():

@@ -83,7 +83,10 @@ def test_a_run_with_an_encoder_resumes_bit_exactly_mid_epoch(tmp_path, experimen
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(tmp_path, preset):
-    overrides = [*FAST, *TOY_DATA, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
+    # Presets that augment critic inputs need images: a few digits, served to the same small MLPs.
+    augments = compose_config([f"experiment={preset}"]).augment._target_ != "ganarena.game.augment.NoAugment"
+    data = ["data=digits", "data.num_samples=96", "model=mlp"] if augments else TOY_DATA
+    overrides = [*FAST, *data, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
     overrides += ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.samples.every_n_iterations=1000"]
     _, straight, _ = train(compose_config([*overrides, "trainer.max_steps=2"], tmp_path / "straight"))
     checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000001.ckpt"
@@ -409,3 +412,39 @@ def test_the_issues_command_pair_keeps_every_row(tmp_path):
     assert kinds(history(tmp_path / "logs" / "rerun")) == ["4", "9", "10 val", "14", "19", "20 val"]
     run_train_script(args, cwd=tmp_path)
     assert {name: (csv_dir / name).read_bytes() for name in ("metrics.csv", "hparams.yaml")} == first
+
+
+def test_resume_is_bit_exact_with_a_lazy_penalty_and_adaptive_augmentation(tmp_path):
+    """R1 every 3 critic updates (2 per iteration) and ADA's p adjusted every 3: the interruption at
+    iteration 4 falls between two due penalties and inside an open window of the heuristic."""
+    overrides = [
+        "data.num_samples=48",  # 3 iterations an epoch: the interruption falls inside the second
+        "model=mlp",
+        "model.generator.hidden=16",
+        "model.critic.hidden=16",
+        "latent_dim=8",
+        "batch_size=8",
+        "loss=rasgan",
+        "constraint=[r1]",
+        "constraint.r1.every=3",
+        "augment=ada",
+        "augment.speed_images=64",
+        "augment.interval=3",
+        "augment.initial_p=0.5",
+        "metrics=none",
+    ]
+    straight, interrupted, digits = tmp_path / "straight", tmp_path / "interrupted", ["data=digits"]
+    _, straight_module, _ = run(straight, "trainer.max_steps=6", *overrides, data=digits)
+    run(interrupted, "trainer.max_steps=4", *overrides, data=digits)
+    saved = read_checkpoint(interrupted / "checkpoints" / "last.ckpt")["state_dict"]
+    assert saved["augment.window"][2].item() == 2  # 8 observations, 2 of them in the open window
+    _, resumed_module, _ = run(tmp_path / "r", f"resume={interrupted}", "trainer.max_steps=6", *overrides, data=digits)
+
+    for name, value in straight_module.state_dict().items():
+        assert torch.equal(value, resumed_module.state_dict()[name]), name
+    assert logged(interrupted) == logged(straight)
+    p = [float(row["train/augment_p"]) for row in logged(straight)]
+    assert len(set(p)) > 1  # p moved: the adaptive state was exercised
+    penalties = [float(row["train/penalty"]) for row in logged(straight)]
+    # Critic updates 2i and 2i+1 in iteration i; R1 due on updates 0, 3, 6, 9: none in iterations 2 and 5.
+    assert [value > 0 for value in penalties] == [True, True, False, True, True, False]

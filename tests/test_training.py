@@ -69,6 +69,17 @@ def test_dcgan_trains_on_digits(constraint, tmp_path):
     assert changed(before, module, "generator.") and changed(before, module, "critic.")
 
 
+@pytest.mark.parametrize("augment", sorted(p.stem for p in (CONF / "augment").glob("*.yaml")))
+def test_every_augmentation_trains_the_relativistic_r1_dcgan_on_digits(augment, tmp_path):
+    """The issue's command, `loss=rasgan constraint=[r1] augment=... data=digits`, on tiny networks."""
+    overrides = ["loss=rasgan", "constraint=[r1]", f"augment={augment}", "data=digits", *TINY_DCGAN]
+    module, _trainer, before = fit(overrides, tmp_path)
+    rows = logged_rows(tmp_path)
+    assert len(rows) == 3 and all(math.isfinite(float(r["train/penalty"])) for r in rows)
+    assert ("train/augment_p" in rows[0]) == (augment != "none")
+    assert changed(before, module, "generator.") and changed(before, module, "critic.")
+
+
 class RecordingLoss(NonSaturatingLoss):
     """Non-saturating loss that remembers which real batches each side saw."""
 

@@ -44,6 +44,7 @@ class PlainLoop:
         self.critic_optimizer = module.critic_optimizer(self.critic.parameters())
         self.finite_guard = finite_guard
         self.iterations = 0
+        self.critic_updates = 0  # over the run, as GANModule counts them: lazy penalties are due alike
 
     def iteration(self, batch: Tensor) -> None:
         real_batches = batch.chunk(self.n_critic)
@@ -58,7 +59,8 @@ class PlainLoop:
             self.finite_guard.submit(self.iterations, checks)
 
     def critic_update(self, real: Tensor) -> dict[str, Tensor]:
-        total, logs = self.module.critic_objective(real)
+        total, logs = self.module.critic_objective(real, self.critic_updates)
+        self.critic_updates += 1
         self.critic_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.critic_optimizer.step()

@@ -1,4 +1,4 @@
-"""Critic constraints: weight clipping, gradient penalty, spectral norm.
+"""Critic constraints: weight clipping, gradient penalty, spectral norm (R1, R2, DRAGAN: penalties.py).
 
 A constraint may act at three moments, each optional (docs/architecture.md):
 
@@ -8,7 +8,8 @@ A constraint may act at three moments, each optional (docs/architecture.md):
 
 Constraints compose (`constraint=[gp,sn]`) and never look at the loss. A constraint may also
 state which critic normalisation suits it (`preferred_critic_norm`); `model.critic.norm=auto`
-follows that preference.
+follows that preference. A penalty with `every=k` is lazy: `critic_penalty` adds it on every
+k-th critic update only, k times as heavy.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Constraint:
     preferred_critic_norm: str | None = None
     # Whether the constraint keeps the critic (roughly) K-Lipschitz, as WGAN's loss requires.
     bounds_lipschitz = False
+    # Lazy regularisation: the penalty is due on every `every`-th critic update (see critic_penalty).
+    every = 1
 
     def apply(self, critic: nn.Module) -> None:
         pass
@@ -55,23 +58,16 @@ class WeightClip(Constraint):
             param.clamp_(-self.clip, self.clip)
 
 
-class GradientPenalty(Constraint):
-    """WGAN-GP: weight * mean((||grad_x D(x_hat)||_2 - target)^2) on per-sample interpolates.
+class PerSamplePenalty(Constraint):
+    """Base of the penalties on the critic's input gradient: they refuse a batch-norm critic.
 
-    x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U[0, 1] per sample, broadcast over
-    every non-batch dimension, so images of any channel count and 2-D points work alike.
+    The penalty is defined per sample; batch norm couples the samples of a batch.
     """
 
-    bounds_lipschitz = True
-
-    # The penalty is defined per sample; batch norm couples the samples of a batch.
-    preferred_critic_norm = "layer"
-
-    def __init__(self, weight: float = 10.0, target: float = 1.0):
-        if weight <= 0:
-            raise ConfigError(f"gradient penalty weight must be positive, got {weight}")
-        self.weight = weight
-        self.target = target
+    def __init__(self, every: int = 1):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"a penalty's `every` counts critic updates and must be an integer >= 1, got {every!r}")
+        self.every = every
 
     def apply(self, critic):
         batch_norms = [name for name, m in critic.named_modules() if isinstance(m, _BATCH_NORMS)]
@@ -83,6 +79,31 @@ class GradientPenalty(Constraint):
                 " choose."
             )
 
+
+def input_gradient(critic, x: Tensor) -> Tensor:
+    """grad_x sum(D(x)), one flattened row per sample, kept in the graph so the penalty can be minimised."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+class GradientPenalty(PerSamplePenalty):
+    """WGAN-GP: weight * mean((||grad_x D(x_hat)||_2 - target)^2) on per-sample interpolates.
+
+    x_hat = eps * x_real + (1 - eps) * x_fake with one eps ~ U[0, 1] per sample, broadcast over
+    every non-batch dimension, so images of any channel count and 2-D points work alike.
+    """
+
+    bounds_lipschitz = True
+    preferred_critic_norm = "layer"
+
+    def __init__(self, weight: float = 10.0, target: float = 1.0, every: int = 1):
+        super().__init__(every)
+        if weight <= 0:
+            raise ConfigError(f"gradient penalty weight must be positive, got {weight}")
+        self.weight = weight
+        self.target = target
+
     def interpolation_weights(self, x_real: Tensor) -> Tensor:
         """eps ~ U[0, 1], one per sample, shaped (N, 1, ..., 1) to broadcast over the sample."""
         eps_shape = (x_real.shape[0],) + (1,) * (x_real.dim() - 1)
@@ -90,10 +111,8 @@ class GradientPenalty(Constraint):
 
     def penalty(self, critic, x_real, x_fake):
         eps = self.interpolation_weights(x_real)
-        x_hat = (eps * x_real.detach() + (1 - eps) * x_fake.detach()).requires_grad_(True)
-        scores = critic(x_hat)
-        (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-        grad_norm = grad.flatten(1).norm(2, dim=1)
+        x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
+        grad_norm = input_gradient(critic, x_hat).norm(2, dim=1)
         return self.weight * (grad_norm - self.target).pow(2).mean()
 
 
@@ -127,3 +146,22 @@ def preferred_critic_norm(constraints: list[Constraint]) -> str | None:
     if not preferences:
         return None
     return preferences.pop() if len(preferences) == 1 else "none"
+
+
+def critic_penalty(constraints: list[Constraint], critic, x_real: Tensor, x_fake: Tensor, critic_step: int):
+    """The sum of the penalties due at this critic update (counted from 0 over the run), or None.
+
+    A penalty with `every=k` is due on updates 0, k, 2k, ... with its weight multiplied by k (lazy
+    regularisation, Karras et al. 2020, StyleGAN2), so its average over the run is unchanged.
+    None means no constraint has a penalty at all; updates where none is due give 0, which keeps
+    `train/penalty` in every logged row.
+    """
+    penalising = [c for c in constraints if type(c).penalty is not Constraint.penalty]
+    if not penalising:
+        return None
+    terms = [
+        c.every * p
+        for c in penalising
+        if critic_step % c.every == 0 and (p := c.penalty(critic, x_real, x_fake)) is not None
+    ]
+    return sum(terms) if terms else x_real.new_zeros(())

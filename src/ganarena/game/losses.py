@@ -164,3 +164,75 @@ class GANQPLoss(AdversarialLoss):
 
     def generator_loss(self, d_real, d_fake):
         return (d_real - d_fake).mean()
+
+
+class RelativisticLoss(AdversarialLoss):
+    """Relativistic standard GAN, RSGAN (Jolicoeur-Martineau 2018): real and fake compared pair by pair.
+
+    Critic: softplus(-(r - f)) = -log sigma(r - f), real and fake paired by batch position;
+    generator: the same with the roles swapped, softplus(-(f - r)). Both read the real scores.
+    """
+
+    needs_real_scores = True
+
+    def critic_loss(self, d_real, d_fake, x_real, x_fake):
+        return F.softplus(-(d_real - d_fake)).mean()
+
+    def generator_loss(self, d_real, d_fake):
+        return F.softplus(-(d_fake - d_real)).mean()
+
+
+class RelativisticAverageLoss(AdversarialLoss):
+    """Relativistic average GANs (Jolicoeur-Martineau 2018): each score against the other side's batch mean.
+
+    With a = r - mean(f) for real and b = f - mean(r) for fake samples, the critic minimises
+    (E[g(a)] + E[h(b)]) / 2 and the generator the same with real and fake swapped,
+    (E[h(a)] + E[g(b)]) / 2; `g` rewards a high score, `h` a low one. The halves follow the
+    author's released code (the paper's equations omit them; they only rescale the step).
+    """
+
+    needs_real_scores = True
+
+    def wants_high(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def wants_low(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def critic_loss(self, d_real, d_fake, x_real, x_fake):
+        a, b = d_real - d_fake.mean(), d_fake - d_real.mean()
+        return (self.wants_high(a).mean() + self.wants_low(b).mean()) / 2
+
+    def generator_loss(self, d_real, d_fake):
+        a, b = d_real - d_fake.mean(), d_fake - d_real.mean()
+        return (self.wants_low(a).mean() + self.wants_high(b).mean()) / 2
+
+
+class RelativisticAverageStandardLoss(RelativisticAverageLoss):
+    """RaSGAN: g(t) = softplus(-t) = -log sigma(t), h(t) = softplus(t) = -log(1 - sigma(t))."""
+
+    def wants_high(self, t):
+        return F.softplus(-t)
+
+    def wants_low(self, t):
+        return F.softplus(t)
+
+
+class RelativisticAverageLeastSquaresLoss(RelativisticAverageLoss):
+    """RaLSGAN: g(t) = (t - 1)^2, h(t) = (t + 1)^2."""
+
+    def wants_high(self, t):
+        return (t - 1).pow(2)
+
+    def wants_low(self, t):
+        return (t + 1).pow(2)
+
+
+class RelativisticAverageHingeLoss(RelativisticAverageLoss):
+    """RaHinge: g(t) = relu(1 - t), h(t) = relu(1 + t)."""
+
+    def wants_high(self, t):
+        return F.relu(1 - t)
+
+    def wants_low(self, t):
+        return F.relu(1 + t)

@@ -221,3 +221,10 @@ class ManifoldDiffusion(ModeRegularizer):
         geometric = squared_distance(real, recon).mean()
         self.logs.update(geometric=geometric.detach(), manifold=manifold.detach())
         return self.geometric_weight * geometric + self.mode_weight * manifold
+
+
+def critic_real(regularizers, real: Tensor, game) -> Tensor:
+    """What the main critic takes as real once every regularizer has had its say (the data by default)."""
+    for regularizer in regularizers:
+        real = regularizer.critic_real(real, game)
+    return real

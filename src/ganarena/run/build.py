@@ -76,6 +76,8 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
         critic=build_critic(cfg.model.critic, data_shape, constraints),
         loss=instantiate(cfg.loss),
         constraints=constraints,
+        # Stored configs of runs before augmentation existed have no `augment` section.
+        augment=instantiate(cfg.augment) if cfg.get("augment") else None,
         generator_optimizer=instantiate(cfg.optim.generator),
         critic_optimizer=instantiate(cfg.optim.critic),
         n_critic=cfg.n_critic,

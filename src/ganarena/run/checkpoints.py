@@ -36,7 +36,7 @@ from ganarena.run.stored_config import with_current_targets
 
 # Config sections that shape the networks and their optimizers: a checkpoint from a run that
 # differs in one of them cannot continue in this run.
-STATE_DEFINING_KEYS = ("model", "loss", "constraint", "regularizer", "optim", "latent_dim")
+STATE_DEFINING_KEYS = ("model", "loss", "constraint", "regularizer", "augment", "optim", "latent_dim")
 
 # Types a checkpoint may hold beyond torch's own weights_only set (tensors, dtypes, OrderedDict,
 # containers, numbers, strings): none. Checkpoints of every preset, of a 2-process DDP run and

@@ -35,7 +35,7 @@ REQUIRED_SECTIONS = {
     "n_critic": int,
 }
 # Sections read when present: absent or null is fine, anything but a mapping is not.
-OPTIONAL_SECTIONS = ("constraint", "regularizer", "metrics", "trainer", "paths")
+OPTIONAL_SECTIONS = ("constraint", "regularizer", "augment", "metrics", "trainer", "paths")
 
 # Where classes named by older checkpoints live now.
 MOVED_MODULES = {
