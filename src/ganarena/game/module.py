@@ -51,6 +51,7 @@ class GANModule(L.LightningModule):
         self.automatic_optimization = False
         self.generator = generator
         self.critic = critic
+        self.generator_ema: nn.Module | None = None  # its moving average under ema=on: build.py, run/ema.py
         self.loss = loss
         self.constraints = list(constraints)
         for constraint in self.constraints:

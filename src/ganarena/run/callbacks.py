@@ -30,7 +30,8 @@ class SampleGrid(L.Callback):
     Images give a grid of `num_images` images; 2-D points give a scatter of `num_points`
     generated points over as many real ones. The noise is fixed for the whole run, so successive
     pictures show the same latent points. Only rank 0 draws. Pictures are saved as PNG under
-    `output_dir` and sent to W&B and TensorBoard when those loggers are active.
+    `output_dir` and sent to W&B and TensorBoard when those loggers are active. With an averaged
+    generator (ema=on) it is drawn too, from the same noise, as `ema_iter_*.png` ("samples_ema").
     """
 
     def __init__(
@@ -63,23 +64,29 @@ class SampleGrid(L.Callback):
         if not trainer.is_global_zero or pl_module.iteration == self._last_drawn:
             return None
         self._last_drawn = pl_module.iteration
+        path = self._draw_one(trainer, pl_module, pl_module.generator, "")
+        if getattr(pl_module, "generator_ema", None) is not None:
+            self._draw_one(trainer, pl_module, pl_module.generator_ema, "ema_")
+        return path
+
+    def _draw_one(self, trainer: L.Trainer, pl_module, generator, prefix: str) -> Path:
         points = len(trainer.datamodule.shape) == 1
         count = self.num_points if points else self.num_images
         noise = seeded_noise(count, pl_module.latent_dim, self.seed)
-        generator = pl_module.generator
         was_training = generator.training
         generator.eval()
         fake = generator(noise.to(pl_module.device))
         generator.train(was_training)
         picture = scatter_plot(trainer.datamodule.real_samples(count, self.seed), fake) if points else image_grid(fake)
-        path = self.output_dir / f"iter_{pl_module.iteration:06d}.png"
+        path = self.output_dir / f"{prefix}iter_{pl_module.iteration:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         picture.save(path)
+        key = "samples_ema" if prefix else "samples"
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image("samples", [picture], step=pl_module.iteration)
+                logger.log_image(key, [picture], step=pl_module.iteration)
             elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", np.asarray(picture), pl_module.iteration, dataformats="HWC")
+                logger.experiment.add_image(key, np.asarray(picture), pl_module.iteration, dataformats="HWC")
         return path
 
 
