@@ -4,6 +4,7 @@ average and ends with the linearly decayed rates."""
 
 import csv
 import importlib.util
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from conftest import FAST, REPO, compose_config
 from ganarena.errors import ConfigError
 from ganarena.game.ema import ExponentialAverage
 from ganarena.game.schedules import ConstantRate, LinearDecay
+from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.trained import load_trained
 from ganarena.run.training import train
 
@@ -104,3 +106,14 @@ def test_a_run_without_ema_keeps_no_average(tmp_path):
     assert module.generator_ema is None
     assert not any(k.startswith("generator_ema.") for k in module.state_dict())
     assert not load_trained(tmp_path / "checkpoints" / "last.ckpt").averaged
+
+
+def test_best_checkpoint_follows_the_average_when_there_is_one(tmp_path):
+    saved = []
+    trainer = SimpleNamespace(save_checkpoint=lambda path, weights_only: saved.append(path))
+    scheduled = ScheduledEvaluation(SimpleNamespace(monitor="fid", best_checkpoint=str(tmp_path / "best.ckpt")))
+    scheduled._keep_best(trainer, {"fid": 10.0, "fid_ema": 30.0})
+    scheduled._keep_best(trainer, {"fid": 5.0, "fid_ema": 40.0})  # the trained one improved, the average did not
+    assert scheduled.best == 30.0 and len(saved) == 1
+    scheduled._keep_best(trainer, {"fid": 50.0, "fid_ema": 20.0})
+    assert scheduled.best == 20.0 and len(saved) == 2
