@@ -7,6 +7,7 @@ write metrics.json.
     python src/eval.py ckpt_path=PATH metrics=fid metrics/backbone=classifier output=fd.json
     python src/eval.py ckpt_path=PATH accelerator=cpu
 
+A run that kept an averaged generator (ema=on) is evaluated with that average, and the report says so.
 Without metrics overrides the metrics are the run's own (the checkpoint holds its resolved
 config), so the value logged at the checkpoint's iteration is reproduced. Dotted overrides
 (`metrics.fid.num_fake=...`) change that config; a group choice (`metrics=...`,
@@ -84,7 +85,8 @@ def evaluate(argv: list[str]) -> dict:
     run.datamodule.setup("fit")
     generator = run.generator.to(device)
     output = Path(options["output"] or run.path.with_name("metrics.json"))
-    report = {"checkpoint": str(run.path), "iteration": run.iteration, "values": {}, "protocol": {}}
+    kind = "averaged (ema)" if run.averaged else "trained"
+    report = {"checkpoint": str(run.path), "iteration": run.iteration, "generator": kind, "values": {}, "protocol": {}}
     for evaluation in evaluations:
         values = evaluation.run(generator, run.datamodule, device)
         report["values"].update({f"val/{name}": value for name, value in values.items()})
@@ -99,7 +101,7 @@ def evaluate(argv: list[str]) -> dict:
 
 
 def print_table(report: dict, output: Path) -> None:
-    print(f"{report['checkpoint']} (iteration {report['iteration']})")
+    print(f"{report['checkpoint']} (iteration {report['iteration']}, {report['generator']} generator)")
     width = max(len(name) for name in report["values"])
     for name, value in report["values"].items():
         print(f"  {name:<{width}}  {value:.6g}")

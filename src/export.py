@@ -4,9 +4,10 @@
     python src/sample.py ckpt_path=gen.safetensors num_samples=64 output=grid.png
     python src/eval.py ckpt_path=gen.safetensors
 
-The file holds the generator's weights and buffers and the run's resolved config as JSON in the
-safetensors metadata (format: ganarena/sharing.py); the critic and the optimizer states stay
-behind, so it cannot continue training. Its samples equal the checkpoint's for the same seed.
+The file holds the generator's weights and buffers (and the averaged generator's, under ema=on)
+and the run's resolved config as JSON in the safetensors metadata (format: ganarena/sharing.py);
+the critic and the optimizer states stay behind, so it cannot continue training. Its samples
+equal the checkpoint's for the same seed.
 """
 
 import sys
@@ -22,6 +23,7 @@ from ganarena.run.trained import EXPORT_SUFFIX
 
 DEFAULTS = {"ckpt_path": None, "output": None}
 GENERATOR = "generator."  # GANModule.generator's entries in the module's state_dict
+AVERAGE = "generator_ema."  # GANModule.generator_ema's (ema=on)
 
 
 def parse(argv: list[str]) -> dict:
@@ -49,8 +51,10 @@ def export(args: dict) -> Path:
         raise CheckpointError(
             f"checkpoint {path} holds no generator weights (no {GENERATOR}* entries in its state_dict)"
         )
-    write_export(output, state, config, checkpoint["iteration"])
-    print(f"generator of {path} (iteration {checkpoint['iteration']}) exported to {output}")
+    ema = {k[len(AVERAGE) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(AVERAGE)}
+    write_export(output, state, config, checkpoint["iteration"], ema)
+    kept = " and its averaged generator (used by eval.py and sample.py)" if ema else ""
+    print(f"generator of {path} (iteration {checkpoint['iteration']}){kept} exported to {output}")
     return output
 
 

@@ -4,6 +4,7 @@
     python src/sample.py ckpt_path=gen.safetensors num_samples=64 output=grid.png   # from src/export.py
     python src/sample.py ckpt_path=PATH num_samples=10000 output=samples.npy seed=1
 
+A run that kept an averaged generator (ema=on) is sampled from that average, and the message says so.
 `.npy`: a float32 array of shape (num_samples, ...) as the generator gives it: images (N, C, H, W)
 in [-1, 1], or 2-D points (N, 2). `.png`: a grid of the images, or for 2-D data the points (red)
 over as many real points (grey). The noise comes from `seed` (default 0) and is drawn in batches
@@ -61,7 +62,8 @@ def write(args: dict) -> Path:
         scatter_plot(run.datamodule.real_samples(len(samples), args["seed"]), samples).save(output)
     else:
         image_grid(samples).save(output)
-    print(f"{len(samples)} samples of {run.path} (iteration {run.iteration}) written to {output}")
+    kind = ", averaged generator (ema)" if run.averaged else ""
+    print(f"{len(samples)} samples of {run.path} (iteration {run.iteration}{kind}) written to {output}")
     return output
 
 

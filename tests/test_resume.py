@@ -81,12 +81,20 @@ def test_a_run_with_an_encoder_resumes_bit_exactly_mid_epoch(tmp_path, experimen
     assert logged(stopped) == logged(tmp_path / "straight")
 
 
+def preset_data(preset: str) -> list[str]:
+    """Toy data and tiny MLPs; a few digits for the MLPs of a preset that augments critic inputs (images
+    only); digits and narrow networks for a preset that names an image network."""
+    cfg = compose_config([f"experiment={preset}", *TOY_DATA])
+    if not cfg.model.generator._target_.endswith("MLPGenerator"):
+        return ["data=digits", "model.generator.width=16", "model.critic.width=16", "latent_dim=16"]
+    if cfg.augment._target_ != "ganarena.game.augment.NoAugment":
+        return ["data=digits", "data.num_samples=96", "model=mlp", *TINY_MLP]
+    return [*TOY_DATA, *TINY_MLP]
+
+
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
 def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(tmp_path, preset):
-    # Presets that augment critic inputs need images: a few digits, served to the same small MLPs.
-    augments = compose_config([f"experiment={preset}"]).augment._target_ != "ganarena.game.augment.NoAugment"
-    data = ["data=digits", "data.num_samples=96", "model=mlp"] if augments else TOY_DATA
-    overrides = [*FAST, *data, *TINY_MLP, f"experiment={preset}", "batch_size=16", "metrics=none"]
+    overrides = [*FAST, f"experiment={preset}", *preset_data(preset), "batch_size=16", "metrics=none"]
     overrides += ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.samples.every_n_iterations=1000"]
     _, straight, _ = train(compose_config([*overrides, "trainer.max_steps=2"], tmp_path / "straight"))
     checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000001.ckpt"
@@ -99,6 +107,27 @@ def test_every_preset_checkpoint_holds_only_plain_types_and_resumes_bit_exactly(
     assert resumed.iteration == 2
     for name, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[name]), name
+
+
+def test_averaged_generator_and_linear_decay_resume_bit_exactly(tmp_path):
+    """The average (started at iteration 1, so both of its branches run) and the decayed rates
+    continue from iteration 2 of 4 exactly as without the interruption, optimiser states included."""
+    overrides = ["ema=on", "ema.decay=0.5", "ema.start_iteration=1", "optim/schedule=linear", "trainer.max_steps=4"]
+    overrides += ["callbacks.checkpoint.every_n_train_steps=1", "callbacks.checkpoint.keep_last=-1", "metrics=none"]
+    _, straight, straight_trainer = run(tmp_path / "straight", *overrides)
+    checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000002.ckpt"
+    _, resumed, resumed_trainer = run(tmp_path / "resumed", *overrides, f"ckpt_path={checkpoint}")
+    assert resumed.iteration == 4
+    state = straight.state_dict()
+    assert any(name.startswith("generator_ema.") for name in state)
+    for name, value in state.items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    for ours, theirs in zip(straight_trainer.optimizers, resumed_trainer.optimizers, strict=True):
+        for group, other in zip(ours.param_groups, theirs.param_groups, strict=True):
+            assert (group["lr"], group["initial_lr"]) == (other["lr"], other["initial_lr"])
+        for key, value in ours.state_dict()["state"].items():
+            for name, tensor in value.items():
+                assert torch.equal(tensor, theirs.state_dict()["state"][key][name]), (key, name)
 
 
 def test_resume_auto_starts_afresh_then_continues_in_the_same_directory(tmp_path):

@@ -50,6 +50,7 @@ class GANModule(L.LightningModule):
             raise ConfigError(f"n_critic must be at least 1, got {n_critic}")
         self.automatic_optimization = False
         self.generator, self.critic, self.loss = generator, critic, loss
+        self.generator_ema: nn.Module | None = None  # ema=on: its moving average (run/ema.py)
         self.constraints = list(constraints)
         for constraint in self.constraints:
             constraint.apply(self.critic)

@@ -82,9 +82,9 @@ def real_features(
 
 
 def real_radii(features: Tensor, cache_dir: Path, reference_id: str, backbone_id: str, k: int) -> Tensor:
-    """Each real feature's distance to its k-th nearest neighbour, cached beside the features."""
-    path = cache_path(cache_dir, reference_id, backbone_id, len(features))
-    path = path.with_name(f"{path.stem}__radii_k{k}.pt")
+    """Each real feature's distance to its k-th nearest neighbour, cached under real_radii/ beside real_features/."""
+    features_file = cache_path(cache_dir, reference_id, backbone_id, len(features))
+    path = Path(cache_dir) / "real_radii" / f"{features_file.stem}__k{k}.pt"
     cached = load_cached(path)
     if cached is not None and len(cached["radii"]) == len(features):
         return cached["radii"]

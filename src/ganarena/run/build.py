@@ -27,9 +27,11 @@ from ganarena.game.regularizers import GeneratorRegularizer
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
+from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.monitor import TrainingMonitor
 from ganarena.run.random_states import RandomStates
+from ganarena.run.schedules import LearningRateSchedule
 from ganarena.run.strategy import check_strategy
 
 
@@ -71,8 +73,11 @@ def build_regularizers(cfg: DictConfig, data_shape: tuple[int, ...]) -> list[Gen
 
 def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     constraints = build_constraints(cfg)
-    return GANModule(
-        generator=instantiate(cfg.model.generator, data_shape=data_shape),
+    generator = instantiate(cfg.model.generator, data_shape=data_shape)
+    # Configs stored before ema= existed have no such section: no averaged generator.
+    average = instantiate(cfg.ema) if cfg.get("ema") else None
+    module = GANModule(
+        generator=generator,
         critic=build_critic(cfg.model.critic, data_shape, constraints),
         loss=instantiate(cfg.loss),
         constraints=constraints,
@@ -84,6 +89,19 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
         config=OmegaConf.to_container(cfg, resolve=True),
         regularizers=build_regularizers(cfg, data_shape),
     )
+    if average is not None:
+        module.generator_ema = average.average_copy(generator)
+    return module
+
+
+def build_schedules(cfg: DictConfig) -> list[L.Callback]:
+    """The callbacks that average the generator (ema=on) and set the learning rates (optim/schedule)."""
+    callbacks: list[L.Callback] = []
+    if cfg.get("ema"):
+        callbacks.append(AveragedGenerator(instantiate(cfg.ema)))
+    if cfg.optim.get("schedule"):
+        callbacks.append(LearningRateSchedule(instantiate(cfg.optim.schedule)))
+    return callbacks
 
 
 def build_loggers(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> list[Logger]:
@@ -131,7 +149,9 @@ def build_run(
     module = build_module(cfg, datamodule.shape)
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
-    callbacks = [TrainingMonitor(), *(instantiate(c) for c in (cfg.callbacks or {}).values())]
+    # The average and the rates follow right after: later callbacks checkpoint, score and draw them.
+    callbacks: list[L.Callback] = [TrainingMonitor(), *build_schedules(cfg)]
+    callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
     callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), LogsInCheckpoints(), RandomStates()]
     trainer = instantiate(
         cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]

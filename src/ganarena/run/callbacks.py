@@ -31,7 +31,8 @@ class SampleGrid(L.Callback):
     Images give a grid of `num_images` images; 2-D points give a scatter of `num_points`
     generated points over as many real ones. The noise is fixed for the whole run, so successive
     pictures show the same latent points. Only rank 0 draws. Pictures are saved as PNG under
-    `output_dir` and sent to W&B and TensorBoard when those loggers are active.
+    `output_dir` and sent to W&B and TensorBoard when those loggers are active. With an averaged
+    generator (ema=on) it is drawn too, from the same noise, as `ema_iter_*.png` ("samples_ema").
 
     A run with an encoder (regularizer=mode, manifold_diffusion) also draws `recon_iter_*.png`
     ("reconstructions"): fixed real samples x beside G(E(x)) in pairs for images, a reconstruction
@@ -70,17 +71,21 @@ class SampleGrid(L.Callback):
         self._last_drawn = pl_module.iteration
         points = len(trainer.datamodule.shape) == 1
         count = self.num_points if points else self.num_images
+        self._draw_samples(trainer, pl_module, pl_module.generator, count, points, "samples", "iter")
+        if getattr(pl_module, "generator_ema", None) is not None:
+            self._draw_samples(trainer, pl_module, pl_module.generator_ema, count, points, "samples_ema", "ema_iter")
+        if any(type(r).reconstructions is not GeneratorRegularizer.reconstructions for r in pl_module.regularizers):
+            self._draw_reconstructions(trainer, pl_module, count if points else count // 2, points)
+        return self.output_dir / f"iter_{pl_module.iteration:06d}.png"
+
+    def _draw_samples(self, trainer, pl_module, generator, count: int, points: bool, name: str, prefix: str) -> None:
         noise = seeded_noise(count, pl_module.latent_dim, self.seed)
-        generator = pl_module.generator
         was_training = generator.training
         generator.eval()
         fake = generator(noise.to(pl_module.device))
         generator.train(was_training)
         real = trainer.datamodule.real_samples(count, self.seed) if points else None
-        self._publish(trainer, "samples", scatter_plot(real, fake) if points else image_grid(fake), "iter")
-        if any(type(r).reconstructions is not GeneratorRegularizer.reconstructions for r in pl_module.regularizers):
-            self._draw_reconstructions(trainer, pl_module, count if points else count // 2, points)
-        return self.output_dir / f"iter_{pl_module.iteration:06d}.png"
+        self._publish(trainer, name, scatter_plot(real, fake) if points else image_grid(fake), prefix)
 
     def _draw_reconstructions(self, trainer, pl_module, count: int, points: bool) -> None:
         real = trainer.datamodule.real_samples(count, self.seed)

@@ -8,6 +8,8 @@ generator is measured after the run's weights are confirmed finite. The values g
 logger as `val/<name>` at step = generator iterations, the protocol once as hyper-parameters;
 for a family with a `monitor` (lower is better) its `best_checkpoint` is rewritten whenever that
 value improves. The best value and the last evaluated iteration are part of the checkpoint.
+With an averaged generator (ema=on) both are measured: the trained one as `val/<name>`, the
+average as `val/<name>_ema`, and best.ckpt follows the average, the generator eval.py scores.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.lightning_private import state_key
 from ganarena.run.monitor import confirm_finite
+
+EMA_SUFFIX = "_ema"  # the averaged generator's values: val/fid_ema beside val/fid
 
 
 class ScheduledEvaluation(L.Callback):
@@ -46,6 +50,9 @@ class ScheduledEvaluation(L.Callback):
         confirm_finite(trainer)  # never score (or keep as best) broken weights
         evaluation = self.evaluation
         values = evaluation.run(pl_module.generator, trainer.datamodule, pl_module.device)
+        if (average := getattr(pl_module, "generator_ema", None)) is not None:
+            averaged = evaluation.run(average, trainer.datamodule, pl_module.device)
+            values = {**values, **{f"{name}{EMA_SUFFIX}": value for name, value in averaged.items()}}
         self.last_evaluated, self.latest = iteration, values
         logged = {f"val/{name}": value for name, value in values.items()}
         if not self._protocol_logged:
@@ -62,7 +69,7 @@ class ScheduledEvaluation(L.Callback):
         monitor, path = self.evaluation.monitor, self.evaluation.best_checkpoint
         if monitor is None or path is None:
             return
-        value = values[monitor]
+        value = values.get(monitor + EMA_SUFFIX, values[monitor])
         if math.isfinite(value) and (self.best is None or value < self.best):
             self.best = value
             # Every rank computed the same synced value, so all take part in the save as Lightning requires.
