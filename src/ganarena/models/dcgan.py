@@ -75,18 +75,27 @@ class DCGANCritic(nn.Module):
     def __init__(self, data_shape: tuple[int, ...], width: int = 64, norm: str = "batch"):
         super().__init__()
         channels, steps = _image_geometry(data_shape)
-        widths = [width * 2**i for i in range(steps)]  # e.g. 64, 128, 256 at 32x32
-        # A bias before a normalisation is redundant; without normalisation it is needed.
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in itertools.pairwise(widths):
-            layers += [
-                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
-                feature_norm(norm, c_out, spatial=True),
-                nn.LeakyReLU(0.2, True),
-            ]
-        layers.append(nn.Conv2d(widths[-1], 1, 4, 1, 0))
+        layers = downsampling_trunk(channels, steps, width, norm)
+        layers.append(nn.Conv2d(width * 2 ** (steps - 1), 1, 4, 1, 0))
         self.net = nn.Sequential(*layers)
         self.apply(_init_weights)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).flatten()
+
+
+def downsampling_trunk(channels: int, steps: int, width: int, norm: str) -> list[nn.Module]:
+    """Strided 4x4 convolutions halving the image `steps` times, widths width * 2^i, down to 4x4.
+
+    Shared by the DCGAN critic and the DCGAN encoder.
+    """
+    widths = [width * 2**i for i in range(steps)]  # e.g. 64, 128, 256 at 32x32
+    layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    for c_in, c_out in itertools.pairwise(widths):
+        # A bias before a normalisation is redundant; without normalisation it is needed.
+        layers += [
+            nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
+            feature_norm(norm, c_out, spatial=True),
+            nn.LeakyReLU(0.2, True),
+        ]
+    return layers

@@ -11,13 +11,11 @@ Codes are unbounded (no output nonlinearity), like the Gaussian noise the genera
 
 from __future__ import annotations
 
-import itertools
 import math
 
 from torch import Tensor, nn
 
-from ganarena.models.dcgan import _image_geometry, _init_weights
-from ganarena.models.norms import feature_norm
+from ganarena.models.dcgan import _image_geometry, _init_weights, downsampling_trunk
 
 
 class MLPEncoder(nn.Module):
@@ -48,15 +46,8 @@ class DCGANEncoder(nn.Module):
         super().__init__()
         channels, steps = _image_geometry(data_shape)
         self.latent_dim = latent_dim
-        widths = [width * 2**i for i in range(steps)]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in itertools.pairwise(widths):
-            layers += [
-                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"),
-                feature_norm(norm, c_out, spatial=True),
-                nn.LeakyReLU(0.2, True),
-            ]
-        layers += [nn.Flatten(), nn.Linear(widths[-1] * 4 * 4, latent_dim)]
+        layers = downsampling_trunk(channels, steps, width, norm)
+        layers += [nn.Flatten(), nn.Linear(width * 2 ** (steps - 1) * 4 * 4, latent_dim)]
         self.net = nn.Sequential(*layers)
         self.apply(_init_weights)
 
