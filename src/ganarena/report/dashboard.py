@@ -20,9 +20,9 @@ import wandb_workspaces.workspaces as ws
 from pydantic import TypeAdapter
 
 from ganarena.errors import ArenaError
+from ganarena.report.tradeoff import tradeoff_pairs
 
 DISTANCES = ("val/fid", "val/fd_")  # Frechet distances: the section everyone looks at first
-SCATTERS = (("val/recall", "val/precision"), ("val/coverage", "val/density"))
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ def sweep_workspace(spec: DashboardSpec) -> ws.Workspace:
     others = [m for m in spec.metrics if m not in distances]
     scatters = [
         wr.ScatterPlot(title=f"{y} against {x}", x=wr.SummaryMetric(x), y=wr.SummaryMetric(y))
-        for x, y in SCATTERS
-        if x in spec.metrics and y in spec.metrics
+        for x, y in tradeoff_pairs(list(spec.metrics))
     ]
     sections = [
         ws.Section(
