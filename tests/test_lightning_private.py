@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ganarena.run.lightning_private import PRIVATE_NAMES
+from conftest import FAST, TINY_MLP, compose_config
+from ganarena.run.checkpoints import read_checkpoint
+from ganarena.run.lightning_private import CHECKPOINT_LOOP_KEYS, PRIVATE_NAMES
+from ganarena.run.training import train
 
 
 def _present(owner: type, name: str) -> bool:
@@ -38,3 +41,13 @@ def test_no_other_module_uses_these_private_names():
             if uses:
                 offenders.append(f"{path.relative_to(src)} uses {name}")
     assert offenders == []
+
+
+def test_checkpoints_still_keep_the_epoch_loop_counters_where_ganarena_reads_them(tmp_path):
+    train(compose_config([*FAST, *TINY_MLP, "data=ring8", "data.num_samples=64", "trainer.max_steps=2"], tmp_path))
+    progress = read_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
+    for key in CHECKPOINT_LOOP_KEYS:
+        assert key in progress, f"Lightning's checkpoint lost {key!r}: update ganarena/run/lightning_private.py"
+        progress = progress[key]
+    assert progress["is_last_batch"] is True  # 2 batches of 32 make the whole epoch
+    assert set(progress["current"]) == {"ready", "started", "processed", "completed"}

@@ -62,6 +62,25 @@ def test_stopped_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
     assert trainer.loggers[0].version == first_wandb
 
 
+def test_a_run_stopped_exactly_at_an_epoch_boundary_resumes_bit_exactly(tmp_path):
+    """Stopped after the last batch of its second epoch (3 iterations each), then continued: the next
+    epoch is taken whole, not cut after its first batch. Also from a periodic checkpoint at the
+    first epoch's end, written inside the iteration rather than at the end of the run."""
+    straight = tmp_path / "straight"
+    _, straight_module, _ = run(straight, "trainer.max_steps=8", "callbacks.checkpoint.every_n_train_steps=3")
+    stopped = tmp_path / "stopped"
+    run(stopped, "trainer.max_steps=6")
+    _, in_place, _ = run(tmp_path / "unused", f"resume={stopped}", "trainer.max_steps=8")
+    periodic = straight / "checkpoints" / "iter_000003.ckpt"
+    _, from_periodic, _ = run(tmp_path / "periodic", f"ckpt_path={periodic}", "trainer.max_steps=8")
+
+    for resumed in in_place, from_periodic:
+        assert resumed.iteration == 8
+        for name, value in straight_module.state_dict().items():
+            assert torch.equal(value, resumed.state_dict()[name]), name
+    assert logged(stopped) == logged(straight)
+
+
 @pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
 def test_a_run_with_an_encoder_resumes_bit_exactly_mid_epoch(tmp_path, experiment):
     """The encoder, MDGAN's manifold critic (here under the run's gradient penalty) and their optimiser states."""

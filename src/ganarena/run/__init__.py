@@ -8,6 +8,7 @@
     trained.py        a trained run rebuilt from its checkpoint (eval.py, sample.py)
     monitor.py        TrainingMonitor: non-finite check and loss logging; finite_guard.py its check
     random_states.py  every rank's random state in checkpoints
+    loop_position.py  Lightning's batch count kept in step with the data order on resume
     callbacks.py      sample pictures, checkpoints counted in iterations, preemption
     loggers.py        W&B that never hangs; csv_history.py the CSV log that survives restarts
     strategy.py       gan_ddp: generator and critic in separate DDP wrappers

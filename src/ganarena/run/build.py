@@ -29,6 +29,7 @@ from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
 from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
+from ganarena.run.loop_position import LoopPosition
 from ganarena.run.monitor import TrainingMonitor
 from ganarena.run.random_states import RandomStates
 from ganarena.run.schedules import LearningRateSchedule
@@ -152,7 +153,8 @@ def build_run(
     # The average and the rates follow right after: later callbacks checkpoint, score and draw them.
     callbacks: list[L.Callback] = [TrainingMonitor(), *build_schedules(cfg)]
     callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), LogsInCheckpoints(), RandomStates()]
+    callbacks += map(ScheduledEvaluation, build_evaluations(cfg, datamodule))
+    callbacks += [LogsInCheckpoints(), LoopPosition(), RandomStates()]
     trainer = instantiate(
         cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]
     )

@@ -4,9 +4,11 @@
     last_saved_step(checkpoint_callback)   the global step of a ModelCheckpoint's latest save
     save_last_now(checkpoint_callback, trainer)   write its last.ckpt now
     state_key(callback, **keys)            a callback's checkpoint key, told apart by `keys`
+    start_next_epoch_if_finished(checkpoint)   a checkpoint taken after an epoch's last batch resumes at the next epoch
 
 `GANDDPStrategy` also overrides `DDPStrategy._setup_model`. `PRIVATE_NAMES` lists each
-(class, name) pair; tests/test_lightning_private.py fails, naming the symbol, when a Lightning
+(class, name) pair and CHECKPOINT_LOOP_KEYS the loop state read from checkpoints;
+tests/test_lightning_private.py fails, naming the symbol, when a Lightning
 upgrade removes one.
 """
 
@@ -26,6 +28,8 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (ModelCheckpoint, "_monitor_candidates"),
     (Callback, "_generate_state_key"),
 )
+# Where a checkpoint keeps the training epoch loop's batch counters (Lightning's loop state_dict).
+CHECKPOINT_LOOP_KEYS = ("loops", "fit_loop", "epoch_loop.batch_progress")
 
 
 def ddp_kwargs(strategy: DDPStrategy) -> dict[str, Any]:
@@ -42,3 +46,22 @@ def save_last_now(checkpoint_callback: ModelCheckpoint, trainer: L.Trainer) -> N
 
 def state_key(callback: Callback, **keys: Any) -> str:
     return callback._generate_state_key(**keys)
+
+
+def start_next_epoch_if_finished(checkpoint: dict[str, Any]) -> None:
+    """Make a checkpoint written after the last batch of an epoch resume at batch 0 of the next one.
+
+    With `max_steps` training Lightning restores such a checkpoint as a restart inside the finished
+    epoch: its batch counter stays at the epoch's length, so it takes one batch from the fresh
+    epoch's loader, declares the epoch over and opens another, skipping the rest of that epoch's
+    batches. Zeroing the current epoch's counters (the totals stay) starts the next epoch whole.
+    """
+    progress = checkpoint
+    for key in CHECKPOINT_LOOP_KEYS:
+        progress = progress.get(key) if isinstance(progress, dict) else None
+    if not progress or not progress.get("is_last_batch"):
+        return
+    current = progress["current"]
+    if len({current["ready"], current["started"], current["processed"], current["completed"]}) == 1:
+        progress["current"] = dict.fromkeys(current, 0)
+        progress["is_last_batch"] = False
