@@ -12,8 +12,9 @@ Without metrics overrides the metrics are the run's own (the checkpoint holds it
 config), so the value logged at the checkpoint's iteration is reproduced. Dotted overrides
 (`metrics.fid.num_fake=...`) change that config; a group choice (`metrics=...`,
 `metrics/backbone=...`) replaces it with a fresh one from conf/metrics/, which the dotted
-overrides then adjust; a `_target_` set on the command line is taken as given, while the file's
-own are limited to the classes conf/ names. The values go to `metrics.json` beside the checkpoint, or to `output`;
+overrides then adjust; a `_target_` or `weights_path` set on the command line is taken as given,
+while the file's own are limited to the classes conf/ names and to no network file at all. The
+values go to `metrics.json` beside the checkpoint, or to `output`;
 evaluations that draw a picture (toy mode metrics: the evaluated points) save it beside it.
 """
 
@@ -70,7 +71,8 @@ def choose_metrics(cfg: DictConfig, groups: list[str], dotted: list) -> None:
 def evaluate(argv: list[str]) -> dict:
     options, groups, dotted = parse(argv)
     # What the command line sets is the user's choice, not the file's: it is not checked against conf/.
-    replaced = ["metrics"] if groups else [o.key_or_group for o in dotted if o.key_or_group.endswith("._target_")]
+    named = ("._target_", ".weights_path")
+    replaced = ["metrics"] if groups else [o.key_or_group for o in dotted if o.key_or_group.endswith(named)]
     run = load_trained(options["ckpt_path"], ignored=replaced)
     cfg = run.cfg
     OmegaConf.update(cfg, "trainer.accelerator", options["accelerator"], merge=True)

@@ -17,7 +17,7 @@ from ganarena.errors import CheckpointError
 from ganarena.run.build import build_run
 from ganarena.run.checkpoints import AtomicCheckpointIO, load_untrusted
 from ganarena.run.sharing import read_export, write_export
-from ganarena.run.stored_config import conf_targets
+from ganarena.run.stored_config import checked_config, conf_targets
 from ganarena.run.training import train
 from test_eval_sample import load_script
 
@@ -153,6 +153,26 @@ def test_stored_target_outside_conf_is_refused_before_anything_is_built(real_che
     with pytest.raises(CheckpointError, match=r"'builtins\.exec' at model\.generator\.extra\.0\._target_"):
         evaluate([f"ckpt_path={nested}"])
     assert not made.exists()
+
+
+def test_a_stored_network_file_is_opened_only_when_the_user_names_it(real_checkpoint, tmp_path):
+    """TorchScript backbones are programs: a weights_path from the file is refused, one on the command line is not."""
+    planted = tmp_path / "planted.pt"
+
+    def name_a_backbone_file(config):
+        config["metrics"] = {"fid": {"backbone": {"_target_": "ganarena.metrics.inception.InceptionV3"}}}
+        config["metrics"]["fid"]["backbone"]["weights_path"] = str(planted)
+
+    crafted = with_config(real_checkpoint, tmp_path / "backbone.ckpt", name_a_backbone_file)
+    key = "metrics.fid.backbone.weights_path"
+    with pytest.raises(
+        CheckpointError, match=rf"loads the network file '{re.escape(str(planted))}' \({key}\).*add {key}="
+    ):
+        load_script("eval").evaluate([f"ckpt_path={crafted}"])
+    stored = torch.load(crafted, weights_only=True)["config"]
+    assert checked_config(stored, crafted, ignored=[key])["metrics"]["fid"]["backbone"] == {
+        "_target_": "ganarena.metrics.inception.InceptionV3"
+    }
 
 
 @pytest.mark.parametrize(

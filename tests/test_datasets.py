@@ -231,6 +231,36 @@ def test_corrupt_cifar_batch_is_named(tmp_path):
         CIFAR10DataModule(batch_size=8, root=str(tmp_path), download=False).setup("fit")
 
 
+class PlantedCommand:
+    """Unpickled by pickle.load, this runs `touch MARKER`."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_planted_cifar_batch_runs_no_code_and_is_named(tmp_path):
+    """A data.root holding a crafted batch (a checkpoint's stored config can name any root): refused, not run."""
+    write_cifar10(tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_2"
+    payload = {
+        "batch_label": "x",
+        "labels": [0],
+        "data": np.zeros((1, 3072), np.uint8),
+        "hook": PlantedCommand(tmp_path / "ran"),
+    }
+    batch.write_bytes(pickle.dumps(payload, protocol=2))
+    pickle.loads(pickle.dumps(PlantedCommand(tmp_path / "control")))
+    assert (tmp_path / "control").exists(), "the payload must run when unpickled without care"
+    with pytest.raises(UnreadableDataError, match=r"data_batch_2 .*posix\.system, which no CIFAR-10 batch holds"):
+        CIFAR10DataModule(batch_size=8, root=str(tmp_path), download=False).setup("fit")
+    assert not (tmp_path / "ran").exists()
+
+
 # ---------------------------------------------------------------- missing data and downloads
 
 

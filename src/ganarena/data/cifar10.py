@@ -7,10 +7,15 @@ Files, in torchvision's layout (the python version of the data set, unpacked):
 
     <root>/cifar-10-batches-py/data_batch_1 ... data_batch_5   (train)
     <root>/cifar-10-batches-py/test_batch                      (test)
+
+The batches are pickles. They are read by `BatchUnpickler`, which builds only what a CIFAR batch
+holds (dicts, lists, strings, numpy arrays), so a planted file under `data.root` (a checkpoint's
+stored config names one) is refused instead of running code.
 """
 
 from __future__ import annotations
 
+import codecs
 import pickle
 
 import numpy as np
@@ -21,6 +26,25 @@ from torchvision import datasets
 from ganarena.data.base import UnreadableDataError
 from ganarena.data.download import RequiredFiles
 from ganarena.data.torchvision_sets import TorchvisionDataModule
+
+# The only classes a CIFAR-10 batch pickle names: numpy arrays (numpy 1 and 2 module names) and,
+# for bytes pickled by Python 3, the codec that rebuilds them.
+_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+BATCH_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,
+}
+
+
+class BatchUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in BATCH_GLOBALS:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which no CIFAR-10 batch holds; nothing was run")
+        return BATCH_GLOBALS[module, name]
+
 
 BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
@@ -53,7 +77,7 @@ class CIFAR10DataModule(TorchvisionDataModule):
             path = self.folder / name
             try:
                 with open(path, "rb") as f:
-                    batch = pickle.load(f, encoding="latin1")
+                    batch = BatchUnpickler(f, encoding="latin1").load()
                 images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
                 labels.append(np.asarray(batch["labels"], dtype=np.int64))
                 if len(labels[-1]) != len(images[-1]):

@@ -3,9 +3,11 @@
     config = checked_config(checkpoint["config"], path)   # CheckpointError, or a copy safe to instantiate
 
 `checked_config` refuses any `_target_` that conf/ does not name (`conf_targets`, read from the
-yaml files at run time), interpolations, and missing or malformed sections, so eval.py and
-sample.py instantiate only ganarena's own classes. `with_current_targets` renames the targets of
-checkpoints written before ganarena's modules moved into game/ and run/.
+yaml files at run time), interpolations, missing or malformed sections, and a network file to
+load (`weights_path`: TorchScript files are programs) that the caller did not name itself, so
+eval.py and sample.py instantiate only ganarena's own classes and open only the user's files.
+`with_current_targets` renames the targets of checkpoints written before ganarena's modules
+moved into game/ and run/.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ REQUIRED_SECTIONS = {
 }
 # Sections read when present: absent or null is fine, anything but a mapping is not.
 OPTIONAL_SECTIONS = ("constraint", "regularizer", "augment", "metrics", "trainer", "paths")
+
+# Keys that name a file holding code (TorchScript backbones), followed only when the user names it.
+CODE_FILE_KEYS = ("weights_path",)
 
 # Where classes named by older checkpoints live now.
 MOVED_MODULES = {
@@ -82,6 +87,12 @@ def checked_config(config: Mapping[str, Any], path: str | os.PathLike, ignored: 
                 f"checkpoint {path}: its stored config asks to build {value!r} at {key}, which is not a class"
                 " of ganarena's conf/; refused, nothing was built. The file is not a ganarena checkpoint or not"
                 " one to trust (a metrics class of your own is given on eval.py's command line: KEY=CLASS)"
+            )
+        if key.rsplit(".", 1)[-1] in CODE_FILE_KEYS and value is not None:
+            raise CheckpointError(
+                f"checkpoint {path}: its stored config loads the network file {value!r} ({key}); such a file can"
+                f" run code, so it is opened only when you name it: add {key}={value} to eval.py's command line"
+                " (or metrics=auto for the standard network)"
             )
     return config
 
