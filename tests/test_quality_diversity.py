@@ -70,6 +70,24 @@ def test_frechet_distance_matches_scipy_and_torchmetrics():
     assert metric.compute().item() == pytest.approx(direct, rel=1e-6)
 
 
+@pytest.mark.parametrize(("n_real", "n_fake"), [(400, 300), (48, 40)], ids=["full-rank", "rank-deficient"])
+def test_frechet_distance_matches_clean_fid_and_torch_fidelity(n_real, n_fake):
+    """Their Frechet functions on our statistics of the same features; 64 dimensions, so the second
+    case has singular covariances (fewer samples than dimensions), as small CPU budgets have in 2048."""
+    from cleanfid.fid import frechet_distance as clean_fid_frechet
+    from torch_fidelity.metric_fid import fid_statistics_to_metric
+
+    real, fake = gaussian(n_real, 64, 11), gaussian(n_fake, 64, 12, mean=0.2, std=1.3)
+    (mu1, s1), (mu2, s2) = gaussian_statistics(real), gaussian_statistics(fake)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    clean = clean_fid_frechet(mu1.numpy(), s1.numpy(), mu2.numpy(), s2.numpy())
+    fidelity = fid_statistics_to_metric(
+        {"mu": mu1.numpy(), "sigma": s1.numpy()}, {"mu": mu2.numpy(), "sigma": s2.numpy()}, verbose=False
+    )["frechet_inception_distance"]
+    assert ours == pytest.approx(clean, rel=1e-6)
+    assert ours == pytest.approx(fidelity, rel=1e-6)
+
+
 def test_fid_infinity_recovers_the_closed_form_distance_of_two_gaussians():
     """N(0, I) against N(m, I) in d dimensions: FID = d m^2 exactly; at a few hundred samples the
     estimate is biased upward by far more than that, the extrapolation is not."""
