@@ -49,6 +49,7 @@ def linear_game(loss=None):
     """E(x) = x / 2, G(z) = 3 z, so G(E(x)) = 1.5 x and x - G(E(x)) = -x / 2."""
     game = SimpleNamespace(generator=scaled(3.0), critic=SumCritic(), loss=loss or NonSaturatingLoss())
     game.train_networks = {"generator": game.generator}
+    game.score = lambda critic, x: critic(x)  # no critic-input augmentation
     return game
 
 
@@ -80,6 +81,17 @@ def test_mrgan_term_matches_its_closed_form(settings, expected):
     assert regularizer.logs["geometric"].item() == pytest.approx(7.0 if "distance" in settings else 1.75, rel=1e-6)
 
 
+def test_mrgan_mode_term_scores_through_the_critic_input_augmentation():
+    """With a stand-in augmentation x -> -x the critic scores -G(E(x)): D = -9, so the mode term is
+    softplus(9); the critic-feature distance still compares the un-augmented images (7.0)."""
+    game = linear_game()
+    game.score = lambda critic, x: critic(-x)
+    regularizer = mrgan(distance="critic_features")
+    term = regularizer.generator_term(X, game)
+    assert term.item() == pytest.approx(0.2 * 7.0 + 0.4 * softplus(9.0), rel=1e-6)
+    assert regularizer.logs["mode"].item() == pytest.approx(softplus(9.0), rel=1e-6)
+
+
 def test_mrgan_term_gives_the_encoder_and_generator_their_gradients():
     regularizer, game = mrgan(mode_weight=0.0, geometric_weight=1.0), linear_game()
     regularizer.generator_term(X, game).backward()
@@ -101,6 +113,7 @@ def test_a_generator_step_on_the_mode_term_moves_the_reconstructions_score(loss,
         generator=generator, critic=MLPCritic((2,), hidden=16, depth=2), loss=instantiate(LOSS_OPTIONS[loss])
     )
     game.train_networks = {"generator": generator}
+    game.score = lambda critic, x: critic(x)
     regularizer = ModeRegularizer(
         (2,),
         lambda data_shape: MLPEncoder(3, data_shape, hidden=16, depth=2),

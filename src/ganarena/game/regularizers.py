@@ -92,6 +92,9 @@ class ModeRegularizer(GeneratorRegularizer):
     non-saturating loss -log D(G(E(x)))), so minimising it makes the critic take reconstructions
     as real: the paper's stated aim (`mode_sign="aim"`). `mode_sign="printed"` negates it, the
     "+ lambda2 log D(G(E(x)))" of the paper's printed objective; docs/objectives.md explains.
+    D is the critic as the game scores with it (`game.score`: through the critic-input
+    augmentation, like every other critic score), while the critic-feature distance compares the
+    un-augmented x and G(E(x)), as the losses and penalties do.
     The encoder minimises the two terms, the generator its adversarial loss plus both: one
     backward of the generator's total gives each its gradient.
     """
@@ -140,7 +143,7 @@ class ModeRegularizer(GeneratorRegularizer):
             real, recon = critic_features(critic, real), critic_features(critic, recon)
         return squared_distance(real, recon).mean()
 
-    def mode(self, real: Tensor, recon: Tensor, critic: nn.Module, loss) -> Tensor:
+    def mode(self, real: Tensor, recon: Tensor, critic: Callable[[Tensor], Tensor], loss) -> Tensor:
         d_real = None
         if loss.needs_real_scores:
             with torch.no_grad():
@@ -152,7 +155,7 @@ class ModeRegularizer(GeneratorRegularizer):
         self.optimizer.zero_grad(set_to_none=True)
         recon = self.reconstruct(real, game)
         geometric = self.geometric(real, recon, game.critic)
-        mode = self.mode(real, recon, game.critic, game.loss)
+        mode = self.mode(real, recon, lambda x: game.score(game.critic, x), game.loss)
         self.logs.update(geometric=geometric.detach(), mode=mode.detach())
         return self.geometric_weight * geometric + self.mode_weight * mode
 
