@@ -12,7 +12,7 @@ training built them, and the saved weights are loaded. When the run kept an aver
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,25 +37,52 @@ class TrainedRun:
     averaged: bool = False
 
 
+@dataclass
+class StoredRun:
+    """What one file format holds, and how to rebuild the network its weights fit."""
+
+    config: dict
+    weights: dict[str, torch.Tensor]
+    iteration: int
+    averaged: bool
+    build: Callable[[DictConfig, tuple[int, ...]], torch.nn.Module]
+    generator_of: Callable[[torch.nn.Module], torch.nn.Module]
+
+
+def read_exported_run(path: Path) -> StoredRun:
+    export = read_export(path)
+    # The average has the generator's keys: it is loaded in place of the trained weights.
+    return StoredRun(
+        export.config,
+        export.ema_weights or export.weights,
+        export.iteration,
+        averaged=bool(export.ema_weights),
+        build=lambda cfg, shape: instantiate(cfg.model.generator, data_shape=shape),
+        generator_of=lambda network: network,
+    )
+
+
+def read_checkpointed_run(path: Path) -> StoredRun:
+    checkpoint = read_checkpoint(path)
+    averaged = any(name.startswith("generator_ema.") for name in checkpoint["state_dict"])
+    return StoredRun(
+        checkpoint["config"],
+        checkpoint["state_dict"],
+        checkpoint["iteration"],
+        averaged,
+        build=build_module,
+        generator_of=lambda module: module.generator_ema if averaged else module.generator,
+    )
+
+
 def load_trained(ckpt_path: str | Path, ignored: Iterable[str] = ()) -> TrainedRun:
     """`ignored`: dotted config keys the caller sets itself or does not use (see checked_config)."""
     path = Path(ckpt_path)
-    if path.suffix == EXPORT_SUFFIX:
-        export = read_export(path)
-        # The average has the generator's keys: load it in place of the trained weights.
-        stored, state, iteration = export.config, export.ema_weights or export.weights, export.iteration
-        averaged = bool(export.ema_weights)
-    else:
-        checkpoint = read_checkpoint(path)
-        stored, state, iteration = checkpoint["config"], checkpoint["state_dict"], checkpoint["iteration"]
-        averaged = any(name.startswith("generator_ema.") for name in state)
-    cfg = OmegaConf.create(checked_config(stored, path, ignored))
+    stored = (read_exported_run if path.suffix == EXPORT_SUFFIX else read_checkpointed_run)(path)
+    cfg = OmegaConf.create(checked_config(stored.config, path, ignored))
     datamodule = instantiate(cfg.data)
-    if path.suffix == EXPORT_SUFFIX:
-        network = instantiate(cfg.model.generator, data_shape=tuple(datamodule.shape))
-    else:
-        network = build_module(cfg, tuple(datamodule.shape))
-    check_state_fits({"state_dict": state}, network, path)
-    network.load_state_dict(state)
-    generator = network if path.suffix == EXPORT_SUFFIX else network.generator_ema if averaged else network.generator
-    return TrainedRun(path, cfg, datamodule, generator.eval(), iteration, averaged)
+    network = stored.build(cfg, tuple(datamodule.shape))
+    check_state_fits({"state_dict": stored.weights}, network, path)
+    network.load_state_dict(stored.weights)
+    generator = stored.generator_of(network).eval()
+    return TrainedRun(path, cfg, datamodule, generator, stored.iteration, stored.averaged)
