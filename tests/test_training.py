@@ -258,5 +258,9 @@ def test_a_sweep_job_gives_wandb_its_overrides_as_name_its_sweep_as_group_and_me
     assert steps == [(0, train_keys), (1, train_keys), (2, train_keys), (3, val_keys), (3, {"samples"})]
     assert all(math.isfinite(row["train/critic_loss"]) for row in run.logged[:3])
     assert isinstance(run.logged[4]["samples"][0], wandb.Image)
+    # The resolved run config at init (W&B filters and groups by it), then each evaluation's protocol.
+    config = run.init["config"]
+    assert config["loss"]["_target_"] == "ganarena.game.losses.WassersteinLoss"
+    assert (config["constraint"]["gp"]["weight"], config["trainer"]["max_steps"], config["seed"]) == (10.0, 3, cfg.seed)
     assert [list(update) for update in run.config_updates] == [["protocol/toy_modes"]]
     assert run.exit_code == 0  # finished, so the next job of the sweep opens its own run

@@ -106,11 +106,17 @@ def build_schedules(cfg: DictConfig) -> list[L.Callback]:
 
 
 def build_loggers(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> list[Logger]:
-    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always.
+    """The chosen loggers, plus <run dir>/csv/metrics.csv with every metric, always (its hparams.yaml
+    holds the evaluation protocols; the config is in the checkpoint and .hydra/).
 
     With the `checkpoint` the run continues from, the CSV log keeps the rows that checkpoint counted.
     """
-    loggers = [instantiate(c) for c in (cfg.logger or {}).values()]
+    # A logger whose node has a `config` key gets the resolved run config (W&B filters and groups by it).
+    nodes = [OmegaConf.to_container(c, resolve=True) for c in (cfg.logger or {}).values()]
+    for node in nodes:
+        if "config" in node:
+            node["config"] = OmegaConf.to_container(cfg, resolve=True)
+    loggers = [instantiate(node, _recursive_=False, _convert_="all") for node in nodes]  # the config is data
     resumed = (
         {}
         if checkpoint is None
