@@ -1,5 +1,6 @@
 """Train a tiny WGAN-GP with generator-side regularizers (MRGAN's encoder, MDGAN's encoder and
-manifold critic) with every random draw under control, then save the final weights.
+manifold critic) and an averaged generator (ema) with every random draw under control, then save
+the final weights.
 
     python tests/ddp_equivalence.py ddp OUT           # 2 gloo processes (gan_ddp), each on its own data
     python tests/ddp_equivalence.py single OUT        # 1 process on both ranks' data, concatenated
@@ -24,11 +25,13 @@ from torch.utils.data import DataLoader
 
 import ganarena.run  # noqa: F401  (registers the gan_ddp strategy)
 from ganarena.game.constraints import GradientPenalty
+from ganarena.game.ema import ExponentialAverage
 from ganarena.game.losses import WassersteinLoss
 from ganarena.game.module import GANModule
 from ganarena.game.regularizers import ManifoldDiffusion, ModeRegularizer
 from ganarena.models.encoders import MLPEncoder
 from ganarena.models.mlp import MLPCritic, MLPGenerator
+from ganarena.run.ema import AveragedGenerator
 
 RANKS, BATCH, N_CRITIC, STEPS, LATENT = 2, 8, 2, 4, 4
 
@@ -118,6 +121,8 @@ def main(mode: str, out: Path) -> None:
         n_critic=N_CRITIC,
         regularizers=regularizers,
     )
+    average = ExponentialAverage(decay=0.5, start_iteration=1)  # both of its branches within 4 iterations
+    module.generator_ema = average.average_copy(module.generator)
     trainer = L.Trainer(
         accelerator="cpu",
         devices=RANKS if mode == "ddp" else 1,
@@ -128,6 +133,7 @@ def main(mode: str, out: Path) -> None:
         enable_progress_bar=False,
         enable_model_summary=False,
         use_distributed_sampler=False,
+        callbacks=[AveragedGenerator(average)],
     )
     trainer.fit(module, datamodule=FixedBatches(slots))
     name = f"rank{trainer.global_rank}" if mode == "ddp" else mode

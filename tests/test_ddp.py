@@ -1,7 +1,8 @@
 """DDP with manual optimization is exact: two processes on different data end where one process
 on their union ends (gradients of both networks averaged on every update, the gradient penalty's
 included), and both ranks hold the same weights. The run carries MRGAN's encoder and MDGAN's
-encoder and manifold critic, so their DDP wrappers are checked too."""
+encoder and manifold critic, so their DDP wrappers are checked too, and an averaged generator,
+which must be the same average on both ranks."""
 
 import subprocess
 import sys
@@ -33,6 +34,13 @@ def largest_difference(a: dict, b: dict) -> float:
 def test_the_equivalence_run_trains_the_regularizers_networks(weights):
     for prefix in ("regularizers.0.encoder.", "regularizers.1.encoder.", "regularizers.1.manifold_critic."):
         assert any(name.startswith(prefix) for name in weights["single"]), prefix
+
+
+def test_the_average_is_kept_and_is_not_the_generator(weights):
+    single = weights["single"]
+    averaged = {k.removeprefix("generator_ema."): v for k, v in single.items() if k.startswith("generator_ema.")}
+    trained = {k.removeprefix("generator."): v for k, v in single.items() if k.startswith("generator.")}
+    assert averaged.keys() == trained.keys() and largest_difference(averaged, trained) > 1e-4
 
 
 def test_both_ranks_hold_identical_weights(weights):
