@@ -20,7 +20,7 @@ from ganarena.models.mlp import MLPCritic
 from ganarena.run.build import build_module, build_run
 from ganarena.run.config_checks import check_config
 from ganarena.run.monitor import TrainingMonitor
-from ganarena.run.precision import PenaltyLossScaling
+from ganarena.run.precision import PenaltyLossScaling, penalties_of
 
 CONSTRAINTS = sorted(p.stem for p in (CONF / "constraint").glob("*.yaml"))
 PENALTIES = [GradientPenalty, R1Penalty, R2Penalty, DRAGANPenalty]
@@ -174,6 +174,14 @@ def test_every_run_wires_its_scaler_and_a_run_without_one_leaves_the_penalties_u
     module, trainer, _ = fit(["trainer.precision=bf16-mixed", "constraint=[gp]", "data=ring8", *TINY_MLP], tmp_path, 1)
     assert any(isinstance(callback, PenaltyLossScaling) for callback in trainer.callbacks)
     assert module.constraints[0].loss_scaler is None
+
+
+def test_the_regularizers_own_critics_penalties_get_the_scaler_too():
+    cfg = compose_config([*FAST, "experiment=mdgan", "constraint=[r1,sn]", "data=ring8", *TINY_MLP])
+    module = build_module(cfg, (2,))
+    penalties = penalties_of(module)
+    assert len(penalties) == 2 and penalties[0] is module.constraints[0]  # the main critic's, then MDGAN's
+    assert any(penalties[1] in getattr(reg, "constraints", []) for reg in module.regularizers)
 
 
 @pytest.mark.parametrize("constraint", ["gp", "r1", "r2", "dragan", "[sn,r1]"])

@@ -3,8 +3,8 @@
     use_channels_last(critic)   # its 4-D weights, and every 4-D tensor it is called on, in NHWC order
 
 Tensor cores run convolutions in NHWC; with NCHW tensors cuDNN transposes around every layer.
-The values are those of the NCHW network up to the order of floating-point sums. On a CPU it
-may be slower (docs/results.md). A network without 4-D weights is left as it is.
+The values are those of the NCHW network up to the order of floating-point sums. On a CPU the
+effect depends on its kernels (docs/results.md). A network without 4-D weights is left as it is.
 """
 
 from __future__ import annotations
