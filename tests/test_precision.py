@@ -72,6 +72,18 @@ def test_bf16_mixed_trains_the_relativistic_r1_dcgan_with_diffaugment(tmp_path):
     assert moved(before, module, "generator.") and moved(before, module, "critic.")
 
 
+def test_under_mixed_precision_the_scores_and_losses_are_float32_and_a_32_true_critic_has_no_hook():
+    mixed = compose_config([*FAST, "trainer.precision=bf16-mixed", "loss=ns_gan", "data=ring8", *TINY_MLP])
+    module = build_module(mixed, (2,))
+    real = torch.randn(16, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = module.critic_objective(real)
+        assert module.critic(real).dtype == torch.float32 and loss.dtype == torch.float32
+        assert module.generator_objective(real).dtype == torch.float32
+    plain = build_module(compose_config([*FAST, "data=ring8", *TINY_MLP]), (2,))
+    assert not plain.critic._forward_hooks  # fp32 runs keep the fast call path
+
+
 def critics():
     torch.manual_seed(0)
     return [(MLPCritic((2,), hidden=32, depth=2), (2,)), (DCGANCritic((1, 32, 32), width=8, norm="none"), (1, 32, 32))]

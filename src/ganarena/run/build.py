@@ -31,7 +31,7 @@ from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
 from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.monitor import TrainingMonitor
-from ganarena.run.precision import PenaltyLossScaling
+from ganarena.run.precision import MIXED_PRECISIONS, PenaltyLossScaling, scores_in_float32
 from ganarena.run.random_states import RandomStates
 from ganarena.run.schedules import LearningRateSchedule
 from ganarena.run.strategy import check_strategy
@@ -93,6 +93,8 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     )
     if average is not None:
         module.generator_ema = average.average_copy(generator)
+    if str((cfg.get("trainer") or {}).get("precision")) in MIXED_PRECISIONS:
+        scores_in_float32(module.critic)
     # Stored configs of runs before channels_last existed have no such key: NCHW.
     if cfg.get("channels_last"):
         for network in (module.generator, module.critic, module.generator_ema, *module.regularizers):
