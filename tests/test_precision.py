@@ -262,7 +262,13 @@ def test_fp16_penalties_with_the_cuda_grad_scaler_match_float32(penalty_class):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_a_16_mixed_r1_dcgan_trains_on_cuda(tmp_path):
     """build_run skips check_config: this is the run the refusal stands in for."""
-    overrides = ["trainer.accelerator=gpu", "trainer.precision=16-mixed", "constraint=[r1]", *TINY_DCGAN]
+    overrides = [
+        "trainer.accelerator=gpu",
+        "trainer.precision=16-mixed",
+        "constraint=[r1]",
+        "metrics=none",
+        *TINY_DCGAN,
+    ]
     module, trainer, before = fit(overrides, tmp_path, steps=20)
     assert module.constraints[0].loss_scaler is trainer.precision_plugin.scaler is not None
     readings = trainer.callbacks[0].guard.latest
