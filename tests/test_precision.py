@@ -3,6 +3,7 @@ GradScaler (PyTorch's AMP recipe, proven on CPU with float16 autocast), the refu
 a penalty, and channels_last networks that compute what NCHW ones do."""
 
 import copy
+import importlib.util
 import math
 
 import lightning as L
@@ -11,7 +12,7 @@ import torch
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-from conftest import CONF, FAST, TINY_MLP, compose_config
+from conftest import CONF, FAST, REPO, TINY_MLP, compose_config
 from ganarena.errors import ConfigError
 from ganarena.game.constraints import GradientPenalty
 from ganarena.game.penalties import DRAGANPenalty, R1Penalty, R2Penalty
@@ -239,6 +240,18 @@ def test_channels_last_trains_a_dcgan_with_spectral_norm_and_a_penalty(tmp_path)
     module, _, before = fit(["channels_last=true", "constraint=[sn,r1]", *TINY_DCGAN], tmp_path, steps=2)
     assert moved(before, module, "generator.") and moved(before, module, "critic.")
     assert all(p.is_contiguous(memory_format=torch.channels_last) for p in module.parameters() if p.dim() == 4)
+
+
+def test_the_precision_benchmark_reports_every_variant(tmp_path):
+    spec = importlib.util.spec_from_file_location("benchmark_precision", REPO / "scripts" / "benchmark_precision.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    preset = "experiment=dcgan model.generator.width=8 model.critic.width=8 latent_dim=16 batch_size=8"
+    args = ["--rounds", "1", "--iterations", "1", "--warmup", "1", "--preset", preset, "--json", str(tmp_path / "b")]
+    results = benchmark.main(args)
+    assert set(results["variants"]) == {"fp32", "bf16-mixed", "channels_last", "bf16-mixed + channels_last"}
+    assert all(v["it_per_s"] > 0 and math.isfinite(v["it_per_s"]) for v in results["variants"].values())
+    assert results["variants"]["fp32"]["speedup_over_fp32_per_round"] == [1.0]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
