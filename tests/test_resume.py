@@ -149,6 +149,24 @@ def test_averaged_generator_and_linear_decay_resume_bit_exactly(tmp_path):
                 assert torch.equal(tensor, theirs.state_dict()["state"][key][name]), (key, name)
 
 
+def test_a_bf16_channels_last_run_with_a_penalty_resumes_bit_exactly(tmp_path):
+    """bf16-mixed autocast and NHWC weights (channels_last=true) change no value a checkpoint misses."""
+    overrides = [*FAST, "data=digits", "model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
+    overrides += ["trainer.precision=bf16-mixed", "channels_last=true", "constraint=[r1]", "metrics=none"]
+    overrides += [
+        "trainer.max_steps=3",
+        "callbacks.checkpoint.every_n_train_steps=1",
+        "callbacks.checkpoint.keep_last=-1",
+    ]
+    _, straight, _ = train(compose_config(overrides, tmp_path / "straight"))
+    checkpoint = tmp_path / "straight" / "checkpoints" / "iter_000001.ckpt"
+    _, resumed, _ = train(compose_config([*overrides, f"ckpt_path={checkpoint}"], tmp_path / "resumed"))
+    assert resumed.iteration == 3
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in resumed.parameters() if p.dim() == 4)
+
+
 def test_resume_auto_starts_afresh_then_continues_in_the_same_directory(tmp_path):
     _, module, _ = run(tmp_path, "resume=auto", "trainer.max_steps=2")
     assert module.iteration == 2

@@ -14,6 +14,8 @@ k-th critic update only, k times as heavy.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -61,8 +63,11 @@ class WeightClip(Constraint):
 class PerSamplePenalty(Constraint):
     """Base of the penalties on the critic's input gradient: they refuse a batch-norm critic.
 
-    The penalty is defined per sample; batch norm couples the samples of a batch.
+    The penalty is defined per sample; batch norm couples the samples of a batch. `loss_scaler`
+    is the run's GradScaler under 16-mixed (set by run/precision.py), None otherwise.
     """
+
+    loss_scaler = None
 
     def __init__(self, every: int = 1):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -80,11 +85,42 @@ class PerSamplePenalty(Constraint):
             )
 
 
-def input_gradient(critic, x: Tensor) -> Tensor:
-    """grad_x sum(D(x)), one flattened row per sample, kept in the graph so the penalty can be minimised."""
+def input_gradient(critic, x: Tensor, loss_scaler=None) -> Tensor:
+    """grad_x sum(D(x)), one flattened row per sample, kept in the graph so the penalty can be minimised.
+
+    Under autocast the points are float32: the critic's layers still run in bf16/fp16, but the
+    gradient, and the penalty computed from it, come back in float32. With a `loss_scaler` (the
+    run's GradScaler under 16-mixed) this is PyTorch's AMP recipe for gradient penalties: the
+    gradient of the scaled scores, times 1/scale, so small gradients do not underflow in float16.
+    If the scaled gradient overflowed, the returned rows are zeros (a finite penalty to log) and
+    the critic's parameters get infinite gradients, so the scaler skips the step and lowers its scale.
+    """
+    if torch.is_autocast_enabled(x.device.type) and x.is_floating_point() and torch.finfo(x.dtype).bits < 32:
+        x = x.float()
     x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return grad.flatten(1)
+    scores = critic(x).sum()
+    if loss_scaler is None:
+        (grad,) = torch.autograd.grad(scores, x, create_graph=True)
+        return grad.flatten(1)
+    (scaled,) = torch.autograd.grad(loss_scaler.scale(scores), x, create_graph=True)
+    grad = scaled * (1.0 / loss_scaler.get_scale())
+    # No host sync: the overflow test stays on the device.
+    overflowed = ~torch.isfinite(grad).all()
+    return torch.where(overflowed, _SkipOnOverflow.apply(scores, overflowed), grad).flatten(1)
+
+
+class _SkipOnOverflow(torch.autograd.Function):
+    """Zero forward; backward, an infinite gradient to the scores when `overflowed` (none otherwise)."""
+
+    @staticmethod
+    def forward(ctx, scores: Tensor, overflowed: Tensor) -> Tensor:
+        ctx.save_for_backward(overflowed)
+        return scores.new_zeros(())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        (overflowed,) = ctx.saved_tensors
+        return torch.where(overflowed, math.inf, 0.0).to(grad_output.dtype), None
 
 
 class GradientPenalty(PerSamplePenalty):
@@ -112,7 +148,7 @@ class GradientPenalty(PerSamplePenalty):
     def penalty(self, critic, x_real, x_fake):
         eps = self.interpolation_weights(x_real)
         x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
-        grad_norm = input_gradient(critic, x_hat).norm(2, dim=1)
+        grad_norm = input_gradient(critic, x_hat, self.loss_scaler).norm(2, dim=1)
         return self.weight * (grad_norm - self.target).pow(2).mean()
 
 

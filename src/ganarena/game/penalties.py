@@ -36,7 +36,7 @@ class R1Penalty(PerSamplePenalty):
         return x_real
 
     def penalty(self, critic, x_real, x_fake):
-        grad = input_gradient(critic, self.penalised(x_real, x_fake))
+        grad = input_gradient(critic, self.penalised(x_real, x_fake), self.loss_scaler)
         return self.gamma / 2 * grad.pow(2).sum(dim=1).mean()
 
 
@@ -79,5 +79,5 @@ class DRAGANPenalty(PerSamplePenalty):
         return x + delta
 
     def penalty(self, critic, x_real, x_fake):
-        grad_norm = input_gradient(critic, self.perturbed(x_real)).norm(2, dim=1)
+        grad_norm = input_gradient(critic, self.perturbed(x_real), self.loss_scaler).norm(2, dim=1)
         return self.weight * (grad_norm - 1).pow(2).mean()

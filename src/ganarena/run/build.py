@@ -25,12 +25,14 @@ from ganarena.game.constraints import Constraint, preferred_critic_norm
 from ganarena.game.module import GANModule
 from ganarena.game.regularizers import GeneratorRegularizer
 from ganarena.metrics.evaluation import Evaluation
+from ganarena.models.memory_format import use_channels_last
 from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
 from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.loop_position import LoopPosition
 from ganarena.run.monitor import TrainingMonitor
+from ganarena.run.precision import MIXED_PRECISIONS, PenaltyLossScaling, scores_in_float32
 from ganarena.run.random_states import RandomStates
 from ganarena.run.schedules import LearningRateSchedule
 from ganarena.run.strategy import check_strategy
@@ -92,6 +94,13 @@ def build_module(cfg: DictConfig, data_shape: tuple[int, ...]) -> GANModule:
     )
     if average is not None:
         module.generator_ema = average.average_copy(generator)
+    if str((cfg.get("trainer") or {}).get("precision")) in MIXED_PRECISIONS:
+        scores_in_float32(module.critic)
+    # Stored configs of runs before channels_last existed have no such key: NCHW.
+    if cfg.get("channels_last"):
+        for network in (module.generator, module.critic, module.generator_ema, *module.regularizers):
+            if network is not None:
+                use_channels_last(network)
     return module
 
 
@@ -157,7 +166,7 @@ def build_run(
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
     # The average and the rates follow right after: later callbacks checkpoint, score and draw them.
-    callbacks: list[L.Callback] = [TrainingMonitor(), *build_schedules(cfg)]
+    callbacks: list[L.Callback] = [TrainingMonitor(), PenaltyLossScaling(), *build_schedules(cfg)]
     callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
     callbacks += map(ScheduledEvaluation, build_evaluations(cfg, datamodule))
     callbacks += [LogsInCheckpoints(), LoopPosition(), RandomStates()]
