@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 import ganarena.run  # noqa: F401  (registers the config resolvers that compose_config needs)
+from ganarena.run.build import build_run
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -37,6 +40,16 @@ def compose_config(overrides: list[str], output_dir: Path | str = "unused") -> D
             config_name="train",
             overrides=[f"paths.output_dir={output_dir}", "run_name=test", *overrides],
         )
+
+
+def fit(overrides: list[str], tmp_path, steps: int = 3):
+    """Train `steps` iterations of the composed run in this process: (module, trainer, weights before)."""
+    cfg = compose_config([*FAST, f"trainer.max_steps={steps}", "trainer.log_every_n_steps=1", *overrides], tmp_path)
+    L.seed_everything(cfg.seed)
+    datamodule, module, trainer = build_run(cfg)
+    before = copy.deepcopy(module.state_dict())
+    trainer.fit(module, datamodule=datamodule)
+    return module, trainer, before
 
 
 def run_train_script(args: list[str], cwd: Path, timeout: int = 300, env: dict | None = None, check: bool = True):

@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-from conftest import CONF, FAST, REPO, TINY_MLP, compose_config
+from conftest import CONF, FAST, REPO, TINY_MLP, compose_config, fit
 from ganarena.errors import ConfigError
 from ganarena.game.constraints import GradientPenalty
 from ganarena.game.penalties import DRAGANPenalty, R1Penalty, R2Penalty
@@ -31,15 +31,6 @@ TINY_DCGAN = ["data=digits", "model.generator.width=8", "model.critic.width=8", 
 # of 2^-8 (6.25%) bounds it with room; float32 would agree to ~1e-6, a dropped autocast exactly.
 BF16_TOLERANCE = 16 * 2.0**-8
 FP16_TOLERANCE = 16 * 2.0**-11  # float16: 11 significant bits
-
-
-def fit(overrides: list[str], tmp_path, steps: int = 3):
-    cfg = compose_config([*FAST, f"trainer.max_steps={steps}", "trainer.log_every_n_steps=1", *overrides], tmp_path)
-    L.seed_everything(cfg.seed)
-    datamodule, module, trainer = build_run(cfg)
-    before = copy.deepcopy(module.state_dict())
-    trainer.fit(module, datamodule=datamodule)
-    return module, trainer, before
 
 
 def moved(before: dict, module, prefix: str) -> bool:

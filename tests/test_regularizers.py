@@ -5,20 +5,18 @@ runs of experiment=mrgan and experiment=mdgan through the real config (toy point
 import math
 from types import SimpleNamespace
 
-import lightning as L
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from conftest import CONF, FAST, TINY_MLP, compose_config
+from conftest import CONF, TINY_MLP, fit
 from ganarena.errors import ConfigError
 from ganarena.game.losses import NonSaturatingLoss
 from ganarena.game.regularizers import ManifoldDiffusion, ModeRegularizer
 from ganarena.models.encoders import DCGANEncoder, MLPEncoder
 from ganarena.models.mlp import MLPCritic, MLPGenerator
-from ganarena.run.build import build_run
 
 X = torch.tensor([[1.0, 2.0], [3.0, 0.0]])  # |x|^2 = 5 and 9
 LOSS_OPTIONS = {path.stem: OmegaConf.load(path) for path in sorted((CONF / "loss").glob("*.yaml"))}
@@ -211,22 +209,13 @@ def test_dcgan_encoder_refuses_points():
         DCGANEncoder(4, (2,))
 
 
-def fit(overrides, tmp_path, steps=3):
-    cfg = compose_config(
-        [*FAST, "metrics=none", f"trainer.max_steps={steps}", "trainer.log_every_n_steps=1", *overrides], tmp_path
-    )
-    L.seed_everything(cfg.seed)
-    datamodule, module, trainer = build_run(cfg)
-    before = {k: v.clone() for k, v in module.state_dict().items()}
-    trainer.fit(module, datamodule=datamodule)
-    return module, trainer, before
-
-
 @pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
 @pytest.mark.parametrize("data", ["grid25", "digits"])
 def test_presets_train_every_network_and_draw_reconstructions(experiment, data, tmp_path):
     model = TINY_MLP if data == "grid25" else TINY_DCGAN
-    module, trainer, before = fit([f"experiment={experiment}", f"data={data}", *model, "batch_size=16"], tmp_path)
+    module, trainer, before = fit(
+        ["metrics=none", f"experiment={experiment}", f"data={data}", *model, "batch_size=16"], tmp_path
+    )
     after = module.state_dict()
     prefixes = ["generator.", "critic.", "regularizers.0.encoder."]
     prefixes += ["regularizers.0.manifold_critic."] if experiment == "mdgan" else []
@@ -244,20 +233,22 @@ def test_presets_train_every_network_and_draw_reconstructions(experiment, data, 
 @pytest.mark.parametrize("loss", sorted(LOSS_OPTIONS))
 @pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
 def test_every_loss_trains_with_each_regularizer(loss, experiment, tmp_path):
-    module, _, _ = fit([f"experiment={experiment}", f"loss={loss}", "data=ring8", *TINY_MLP], tmp_path, steps=2)
+    module, _, _ = fit(
+        ["metrics=none", f"experiment={experiment}", f"loss={loss}", "data=ring8", *TINY_MLP], tmp_path, steps=2
+    )
     assert module.iteration == 2
     assert all(torch.isfinite(p).all() for p in module.parameters())
 
 
 def test_runs_without_regularizer_draw_no_reconstructions(tmp_path):
-    module, trainer, _ = fit(["data=ring8", *TINY_MLP], tmp_path, steps=2)
+    module, trainer, _ = fit(["metrics=none", "data=ring8", *TINY_MLP], tmp_path, steps=2)
     assert len(module.regularizers) == 0 and len(trainer.optimizers) == 2
     assert not list((tmp_path / "samples").glob("recon_*"))
 
 
 @pytest.mark.parametrize("experiment", ["mrgan", "mdgan"])
 def test_stacked_digits_trains_with_the_encoder(experiment, tmp_path):
-    overrides = [f"experiment={experiment}", "data=stacked_digits", *TINY_DCGAN, "batch_size=8"]
+    overrides = ["metrics=none", f"experiment={experiment}", "data=stacked_digits", *TINY_DCGAN, "batch_size=8"]
     module, _, _ = fit(overrides, tmp_path, steps=2)
     assert module.iteration == 2
 
@@ -284,7 +275,7 @@ def test_wandb_receives_the_reconstructions_beside_the_samples(tmp_path, monkeyp
 
     runs = []
     monkeypatch.setattr(wandb, "init", lambda **init: runs.append(RecordedWandbRun(**init)) or runs[-1])
-    fit(["experiment=mrgan", "data=ring8", *TINY_MLP, "logger=wandb"], tmp_path, steps=2)
+    fit(["metrics=none", "experiment=mrgan", "data=ring8", *TINY_MLP, "logger=wandb"], tmp_path, steps=2)
     (run,) = runs
     pictures = [row for row in run.logged if "samples" in row or "reconstructions" in row]
     assert [sorted(set(row) - {"trainer/global_step"}) for row in pictures] == [["samples"], ["reconstructions"]]

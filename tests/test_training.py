@@ -1,7 +1,6 @@
 """Real training runs on CPU: every loss x constraint on toy data, the DCGAN on digits, and the
 bookkeeping that makes runs comparable (iteration counting, logs, samples, checkpoints)."""
 
-import copy
 import csv
 import math
 
@@ -13,22 +12,13 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-from conftest import CONF, FAST, QUIET, TINY_MLP, compose_config
+from conftest import CONF, FAST, QUIET, TINY_MLP, compose_config, fit
 from ganarena.game.constraints import Constraint
 from ganarena.game.losses import NonSaturatingLoss
 from ganarena.run.build import build_run
 from ganarena.run.monitor import training_monitor
 
 TINY_DCGAN = ["model.generator.width=8", "model.critic.width=8", "latent_dim=16"]
-
-
-def fit(overrides: list[str], tmp_path, steps: int = 3):
-    cfg = compose_config([*FAST, f"trainer.max_steps={steps}", "trainer.log_every_n_steps=1", *overrides], tmp_path)
-    L.seed_everything(cfg.seed)
-    datamodule, module, trainer = build_run(cfg)
-    before = copy.deepcopy(module.state_dict())
-    trainer.fit(module, datamodule=datamodule)
-    return module, trainer, before
 
 
 def logged_rows(run_dir) -> list[dict[str, str]]:
