@@ -27,6 +27,7 @@ from ganarena.game.regularizers import GeneratorRegularizer
 from ganarena.metrics.evaluation import Evaluation
 from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
+from ganarena.run.direct_updates import DirectUpdatesAtFitStart
 from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.monitor import TrainingMonitor
@@ -150,9 +151,11 @@ def build_run(
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
     # The average and the rates follow right after: later callbacks checkpoint, score and draw them.
+    # DirectUpdatesAtFitStart looks at every callback the trainer holds when the fit starts, wherever it sits.
     callbacks: list[L.Callback] = [TrainingMonitor(), *build_schedules(cfg)]
     callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), LogsInCheckpoints(), RandomStates()]
+    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), DirectUpdatesAtFitStart()]
+    callbacks += [LogsInCheckpoints(), RandomStates()]
     trainer = instantiate(
         cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]
     )

@@ -4,6 +4,8 @@
     last_saved_step(checkpoint_callback)   the global step of a ModelCheckpoint's latest save
     save_last_now(checkpoint_callback, trainer)   write its last.ckpt now
     state_key(callback, **keys)            a callback's checkpoint key, told apart by `keys`
+    counted_step(lightning_optimizer, step)   run `step` as the loop's counted optimiser step
+    model_averager(strategy)               a DDPStrategy's post-local-SGD averager, or None
 
 `GANDDPStrategy` also overrides `DDPStrategy._setup_model`. `PRIVATE_NAMES` lists each
 (class, name) pair; tests/test_lightning_private.py fails, naming the symbol, when a Lightning
@@ -12,10 +14,12 @@ upgrade removes one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.strategies import DDPStrategy
 
 PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
@@ -25,6 +29,9 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (ModelCheckpoint, "_save_last_checkpoint"),
     (ModelCheckpoint, "_monitor_candidates"),
     (Callback, "_generate_state_key"),
+    (LightningOptimizer, "_on_before_step"),
+    (LightningOptimizer, "_on_after_step"),
+    (DDPStrategy, "_model_averager"),
 )
 
 
@@ -42,3 +49,14 @@ def save_last_now(checkpoint_callback: ModelCheckpoint, trainer: L.Trainer) -> N
 
 def state_key(callback: Callback, **keys: Any) -> str:
     return callback._generate_state_key(**keys)
+
+
+def counted_step(optimizer: LightningOptimizer, step: Callable[[], Any]) -> None:
+    """What LightningOptimizer.step does around the strategy's step: the manual loop counts it (global_step)."""
+    optimizer._on_before_step()
+    step()
+    optimizer._on_after_step()
+
+
+def model_averager(strategy: DDPStrategy) -> Any:
+    return getattr(strategy, "_model_averager", None)
