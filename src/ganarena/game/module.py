@@ -86,7 +86,7 @@ class GANModule(L.LightningModule):
         return {f"train/{name}": value for name, value in logs.items()}
 
     def _critic_update(self, real: Tensor, optimizer, critic_step: int) -> dict[str, Tensor]:
-        total, logs = self.critic_objective(real, critic_step)
+        total, logs = self.updates.run(self.critic_objective, real, critic_step)  # compiled with compile=true
         optimizer.zero_grad(set_to_none=True)
         self.updates.backward(self, total)
         self.updates.step(self, optimizer)
@@ -95,7 +95,7 @@ class GANModule(L.LightningModule):
         return logs
 
     def _generator_update(self, real: Tensor, optimizer) -> Tensor:
-        loss = self.generator_objective(real)
+        loss = self.updates.run(self.generator_objective, real)
         optimizer.zero_grad(set_to_none=True)
         self.updates.backward(self, loss)
         self.updates.step(self, optimizer, counted=True)  # one generator iteration: trainer.global_step

@@ -2,6 +2,7 @@
 
     module.updates = LightningUpdates()          # the default: the strategy and its precision plugin
     module.updates = DirectUpdates(count_step)   # run/direct_updates.py, at fit start, when nothing hooks them
+    loss = module.updates.run(module.critic_objective, real, critic_step)   # objective(*args), or compiled
     module.updates.backward(module, loss)
     module.updates.step(module, optimizer, counted=True)   # counted: a generator iteration (trainer.global_step)
 
@@ -25,7 +26,13 @@ def plain_optimizer(optimizer) -> torch.optim.Optimizer:
     return getattr(optimizer, "optimizer", optimizer)
 
 
-class LightningUpdates:
+class EagerObjectives:
+    def run(self, objective: Callable, *args):
+        """objective(*args): one update's loss (game/compiled.py compiles it instead)."""
+        return objective(*args)
+
+
+class LightningUpdates(EagerObjectives):
     """Every backward and step through the Trainer's strategy, precision plugin and hooks."""
 
     def backward(self, module, loss: Tensor) -> None:
@@ -38,7 +45,7 @@ class LightningUpdates:
             module.trainer.strategy.optimizer_step(plain_optimizer(optimizer), closure=lambda: None, model=module)
 
 
-class DirectUpdates:
+class DirectUpdates(EagerObjectives):
     """Plain backward and optimiser step; `count_step(lightning_optimizer, step)` runs a counted step.
 
     Only correct where run/direct_updates.py found that Lightning's path would add nothing but

@@ -142,6 +142,11 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
     return evaluations
 
 
+def updates_path(cfg: DictConfig) -> DirectUpdatesAtFitStart:
+    """The callback that picks the module's update path at fit start; compiled with `compile=true`."""
+    return DirectUpdatesAtFitStart(compile_mode=cfg.get("compile_mode", "default") if cfg.get("compile") else None)
+
+
 def build_run(
     cfg: DictConfig, checkpoint: dict[str, Any] | None = None
 ) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
@@ -154,7 +159,7 @@ def build_run(
     # DirectUpdatesAtFitStart looks at every callback the trainer holds when the fit starts, wherever it sits.
     callbacks: list[L.Callback] = [TrainingMonitor(), *build_schedules(cfg)]
     callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), DirectUpdatesAtFitStart()]
+    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), updates_path(cfg)]
     callbacks += [LogsInCheckpoints(), RandomStates()]
     trainer = instantiate(
         cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]

@@ -1,6 +1,7 @@
 """DirectUpdatesAtFitStart: take GANModule's direct backward and optimiser path when Lightning's would add nothing.
 
     trainer = Trainer(callbacks=[DirectUpdatesAtFitStart(), ...])   # build_run adds it
+    DirectUpdatesAtFitStart(compile_mode="default")                  # compile=true (game/compiled.py)
 
 Under manual optimization every `manual_backward` and optimiser step goes through the strategy,
 the precision plugin and three rounds of callback and module hooks (on_before_backward,
@@ -13,6 +14,11 @@ precision (its scaler and autocast live in the precision plugin), another strate
 whole-module DDP prepares every backward), post-local-SGD averaging, or any callback or module
 that overrides one of those hooks. gan_ddp needs no hook: its gradients are reduced by the DDP
 wrappers' own autograd hooks during `loss.backward()`.
+
+With `compile_mode` (compile=true) the direct path is `CompiledUpdates`: compiled objectives and
+optimiser steps. Where Lightning's path is needed, only the objectives are compiled, and where
+several processes train (gan_ddp: compiled DDP is unproven here) nothing is; either way one
+warning says which piece stays eager and why.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities import rank_zero_warn
 
+from ganarena.game.compiled import (
+    CompiledObjectivesLightningUpdates,
+    CompiledUpdates,
+    eager_penalties,
+    start_compiling,
+)
 from ganarena.game.updates import DirectUpdates, LightningUpdates
 from ganarena.run.lightning_private import counted_step, model_averager
 from ganarena.run.strategy import GANDDPStrategy
@@ -49,7 +62,8 @@ def why_not_direct(trainer: L.Trainer, module: L.LightningModule) -> str | None:
 class DirectUpdatesAtFitStart(L.Callback):
     """Chooses the module's update path once per fit (game/updates.py); `direct` records the choice."""
 
-    def __init__(self):
+    def __init__(self, compile_mode: str | None = None):
+        self.compile_mode = compile_mode
         self.direct: bool | None = None
         self.reason: str | None = None
 
@@ -57,6 +71,25 @@ class DirectUpdatesAtFitStart(L.Callback):
         self.reason = why_not_direct(trainer, pl_module)
         self.direct = self.reason is None
         pl_module.updates = DirectUpdates(counted_step) if self.direct else LightningUpdates()
+        if self.compile_mode is not None:
+            pl_module.updates = self._compiled(trainer, pl_module)
+
+    def _compiled(self, trainer, pl_module):
+        if trainer.world_size > 1:
+            rank_zero_warn(
+                f"compile=true: the updates stay eager: compiling across {trainer.world_size} processes"
+                " (gan_ddp) is not proven here. Train on one device to compile, or set compile=false."
+            )
+            return pl_module.updates
+        eager_penalties(pl_module.constraints)
+        start_compiling()
+        if self.direct:
+            return CompiledUpdates(counted_step, self.compile_mode)
+        rank_zero_warn(
+            f"compile=true: backward passes and optimiser steps stay eager because {self.reason} needs"
+            " Lightning's path; only the objectives are compiled."
+        )
+        return CompiledObjectivesLightningUpdates(self.compile_mode)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         pl_module.updates = LightningUpdates()  # the module may be fitted again under another trainer
