@@ -19,7 +19,9 @@ A preset is a list of config overrides in one string ("experiment=wgan_gp data=m
 
 Sections (--sections; all by default):
 
-lightning   Generator iterations per second of GANModule under `lightning.Trainer` against
+lightning   Generator iterations per second of GANModule under `lightning.Trainer`, eager and
+            with compile=true (unless --no-compile; its warm-up is the time its first --warmup
+            iterations take beyond the eager run's), against
             `PlainLoop` (speed/plain_loop.py), the module's own `critic_objective` and
             `generator_objective` with plain backward and optimiser steps, in the same process:
             the same construction from the same seed (so identical initial weights), the same
@@ -31,7 +33,9 @@ lightning   Generator iterations per second of GANModule under `lightning.Traine
             the ratio lightning / plain is everything the Trainer and the module add. Before
             timing, `equivalence_report` (speed/equivalence.py) proves for each preset that both
             do the same work; where the two differ, it also reports how far gradients that differ
-            by float32 rounding alone drift apart (`RoundingNoisePlainLoop`), for scale.
+            by float32 rounding alone drift apart (`RoundingNoisePlainLoop`), for scale. The compiled
+            module is checked the same way; its kernels sum in another order, so it is equal only
+            within that rounding yardstick (printed beside its difference).
 profile     Where Lightning's extra time goes, for --profile-presets: the same window with the
             progress bar off, then also logging off, then also the per-iteration reduction and
             non-finite check off; and the plain loop with that check (`FiniteGuard`) added, as the
@@ -104,6 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--presets", nargs="+", default=["experiment=gan_qp", "experiment=wgan_gp"])
     parser.add_argument("--profile-presets", nargs="+", help="presets of the profile section (the first preset)")
     parser.add_argument("--no-progress-bar", action="store_true", help="time Lightning without its progress bar")
+    parser.add_argument("--no-compile", action="store_true", help="lightning section: no compile=true runs")
     parser.add_argument("--constraints", nargs="+", default=["none", "clip", "gp", "sn"])
     parser.add_argument(
         "--constraint-base", nargs="+", default=["loss=wgan", "n_critic=5", "batch_size=64", "model.critic.norm=layer"]
@@ -152,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rounds": args.rounds,
         "presets": args.presets,
         "progress_bar": not args.no_progress_bar,
+        "compiled": not args.no_compile,
         "constraints": args.constraints,
         "constraint_base": args.constraint_base,
         "fid_real": args.fid_real,

@@ -101,13 +101,19 @@ def switch_off(module: L.LightningModule, method: str, stand_in) -> None:
     setattr(module, method, stand_in)
 
 
-def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict[str, bool] | None = None) -> float:
+def lightning_seconds(
+    overrides: list[str], args, iterations: int, variant: dict[str, bool] | None = None, warmup: list | None = None
+) -> float:
     """Seconds for `iterations` generator iterations after warm-up, trained by lightning.Trainer.
 
-    variant (the profile section's): progress_bar, logging and finite_check, each True unless given.
+    variant (the profile section's): progress_bar, logging and finite_check, each True unless
+    given; compile (compile=true), False unless given. `warmup` receives the seconds from the start
+    of training to the timed window.
     """
     variant = variant or {}
     progress_bar = variant.get("progress_bar", not args.no_progress_bar)
+    if variant.get("compile"):
+        overrides = [*overrides, "compile=true"]
     with tempfile.TemporaryDirectory(prefix="benchmark_speed_") as output_dir:
         stop = args.warmup + iterations
         cfg = compose_run([*overrides, f"trainer.max_steps={stop + 1}"], output_dir, args.device, progress_bar)
@@ -121,6 +127,8 @@ def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict
         clock = WindowClock(args.warmup, stop, args.device)
         trainer.callbacks.append(clock)
         quiet_fit(trainer, module, datamodule)
+        if warmup is not None:
+            warmup.append(clock.warmup_seconds)
         return clock.seconds
 
 

@@ -24,11 +24,19 @@ def synchronize(device: torch.device) -> None:
 
 
 class WindowClock(L.Callback):
-    """Clock readings when iterations `start` and `stop` begin (their batch already on the device)."""
+    """Clock readings when iterations `start` and `stop` begin (their batch already on the device).
+
+    `warmup_seconds`: from the start of training to the window (compile=true compiles in there).
+    """
 
     def __init__(self, start: int, stop: int, device: torch.device):
         self.start, self.stop, self.device = start, stop, device
         self.readings: dict[int, float] = {}
+        self.train_started: float | None = None
+
+    def on_train_start(self, trainer, pl_module):
+        synchronize(self.device)
+        self.train_started = time.perf_counter()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if pl_module.iteration in (self.start, self.stop):
@@ -41,6 +49,10 @@ class WindowClock(L.Callback):
             # The preemption callback ends a run cleanly on SIGTERM (a `timeout`, for one).
             raise RuntimeError(f"training stopped before iteration {self.stop}: the timed window is incomplete")
         return self.readings[self.stop] - self.readings[self.start]
+
+    @property
+    def warmup_seconds(self) -> float:
+        return self.readings[self.start] - self.train_started
 
 
 class StopWatch:
