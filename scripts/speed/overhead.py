@@ -17,12 +17,15 @@ from .timing import in_round_order, median_rate
 
 PROFILE_VARIANTS = {
     "lightning": {},
+    "lightning's update path": {"direct": False},
     "no progress bar": {"progress_bar": False},
     "+ no logging": {"progress_bar": False, "logging": False},
     "+ no finite check": {"progress_bar": False, "logging": False, "finite_check": False},
     "plain + finite check": {"plain": True, "finite_check": True},
     "plain + finite check, host waits": {"plain": True, "finite_check": True, "deferred": False},
     "plain": {"plain": True},
+    "plain, compiled": {"plain": True, "compile": True},
+    "lightning, compiled": {"compile": True},
 }
 
 

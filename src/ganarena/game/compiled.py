@@ -71,24 +71,24 @@ class CompiledUpdates(CompiledObjectives, DirectUpdates):
         plain = plain_optimizer(optimizer)
         entry = self._steps.get(id(plain))
         if entry is None or entry[0] is not plain:
-            entry = self._steps[id(plain)] = (plain, torch.compile(plain.step, mode=self.mode))
-        step = _with_tensor_rates(plain, entry[1])
+            entry = self._steps[id(plain)] = (plain, compiled_step(plain, self.mode))
         if counted:
-            self.count_step(optimizer, step)
+            self.count_step(optimizer, entry[1])
         else:
-            step()
+            entry[1]()
 
 
 class CompiledObjectivesLightningUpdates(CompiledObjectives, LightningUpdates):
     """Compiled objectives, with Lightning's backward and steps (mixed precision, hooking callbacks)."""
 
 
-def _with_tensor_rates(optimizer: torch.optim.Optimizer, compiled_step: Callable) -> Callable[[], None]:
-    """The compiled step with each group's learning rate as a 0-d tensor, the float put back after.
+def compiled_step(optimizer: torch.optim.Optimizer, mode: str = "default") -> Callable[[], None]:
+    """optimizer.step through torch.compile, each group's learning rate a 0-d tensor during it.
 
     A float rate is a constant of the compiled step: a schedule changing it every iteration would
     recompile it every iteration. A tensor is an input. Checkpoints and schedules keep seeing floats.
     """
+    compiled = torch.compile(optimizer.step, mode=mode)
 
     def step() -> None:
         rates = [group["lr"] for group in optimizer.param_groups]
@@ -96,7 +96,7 @@ def _with_tensor_rates(optimizer: torch.optim.Optimizer, compiled_step: Callable
             if not isinstance(rate, Tensor):
                 group["lr"] = torch.tensor(rate, dtype=torch.float64)
         try:
-            compiled_step()
+            compiled()
         finally:
             for group, rate in zip(optimizer.param_groups, rates, strict=True):
                 group["lr"] = rate
