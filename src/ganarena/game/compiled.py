@@ -55,6 +55,9 @@ class CompiledObjectives:
     def run(self, objective: Callable, *args: Any):
         compiled = self._compiled.get(objective.__name__)
         if compiled is None:
+            # dynamic=True: the critic update count (lazy penalties) is an input from the first call.
+            # Left to dynamo's automatic dynamic, the recompiled objective of an update whose lazy
+            # penalty was not due returned a loss without a graph (torch 2.14.1, constraint.r1.every=2).
             compiled = self._compiled[objective.__name__] = torch.compile(objective, mode=self.mode, dynamic=True)
         return compiled(*args)
 
