@@ -19,7 +19,9 @@ A preset is a list of config overrides in one string ("experiment=wgan_gp data=m
 
 Sections (--sections; all by default):
 
-lightning   Generator iterations per second of GANModule under `lightning.Trainer` against
+lightning   Generator iterations per second of GANModule under `lightning.Trainer`, eager and
+            with compile=true (unless --no-compile; its warm-up is the time its first --warmup
+            iterations take beyond the eager run's), against
             `PlainLoop` (speed/plain_loop.py), the module's own `critic_objective` and
             `generator_objective` with plain backward and optimiser steps, in the same process:
             the same construction from the same seed (so identical initial weights), the same
@@ -31,8 +33,11 @@ lightning   Generator iterations per second of GANModule under `lightning.Traine
             the ratio lightning / plain is everything the Trainer and the module add. Before
             timing, `equivalence_report` (speed/equivalence.py) proves for each preset that both
             do the same work; where the two differ, it also reports how far gradients that differ
-            by float32 rounding alone drift apart (`RoundingNoisePlainLoop`), for scale.
-profile     Where Lightning's extra time goes, for --profile-presets: the same window with the
+            by float32 rounding alone drift apart (`RoundingNoisePlainLoop`), for scale. The compiled
+            module is checked the same way; its kernels sum in another order, so it is equal only
+            within that rounding yardstick (printed beside its difference).
+profile     Where Lightning's extra time goes, for --profile-presets: the same window with
+            Lightning's update path instead of the direct one (run/direct_updates.py), with the
             progress bar off, then also logging off, then also the per-iteration reduction and
             non-finite check off; and the plain loop with that check (`FiniteGuard`) added, as the
             TrainingMonitor runs it and with the host waiting for its result every iteration.
@@ -53,7 +58,9 @@ data        Images per second the training DataLoader of the data module deliver
 
 Rounds alternate the measured variants (--rounds times, every other round in reverse order) and
 medians are reported; on a CPU shared with other work, differences of a few per cent are within
-the spread of the rounds. CUDA is synchronised before every clock reading. --json writes every
+the spread of the rounds. CUDA is synchronised before every clock reading. --clock cpu times
+with this process's CPU time instead of the wall clock: with --threads 1 on a CPU that other
+work shares, it leaves out the time the run waited for a core (not the slower caches). --json writes every
 figure, each round included.
 """
 
@@ -80,6 +87,7 @@ from speed.data import run_data_section
 from speed.fid import run_fid_section
 from speed.overhead import run_lightning_section, run_profile_section
 from speed.report import environment, print_summary
+from speed.timing import use_clock
 
 SECTIONS = {
     "lightning": run_lightning_section,
@@ -104,6 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--presets", nargs="+", default=["experiment=gan_qp", "experiment=wgan_gp"])
     parser.add_argument("--profile-presets", nargs="+", help="presets of the profile section (the first preset)")
     parser.add_argument("--no-progress-bar", action="store_true", help="time Lightning without its progress bar")
+    parser.add_argument("--no-compile", action="store_true", help="lightning section: no compile=true runs")
     parser.add_argument("--constraints", nargs="+", default=["none", "clip", "gp", "sn"])
     parser.add_argument(
         "--constraint-base", nargs="+", default=["loss=wgan", "n_critic=5", "batch_size=64", "model.critic.norm=layer"]
@@ -114,6 +123,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fid-overrides", nargs="*", default=[], help="e.g. metrics/backbone=classifier")
     parser.add_argument("--data-batches", type=int, default=200, help="training batches per data-loader round")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time, for one thread on a shared CPU"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
     args.device = torch.device(args.device)
@@ -143,6 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("--device cuda: no CUDA device is available")
     if args.threads:
         torch.set_num_threads(args.threads)
+    use_clock(args.clock)
     quiet_libraries()
     results: dict[str, Any] = {"environment": environment(args)}
     results["settings"] = {
@@ -152,6 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
         "rounds": args.rounds,
         "presets": args.presets,
         "progress_bar": not args.no_progress_bar,
+        "clock": args.clock,
+        "compiled": not args.no_compile,
         "constraints": args.constraints,
         "constraint_base": args.constraint_base,
         "fid_real": args.fid_real,

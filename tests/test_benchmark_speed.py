@@ -103,6 +103,17 @@ def test_rounding_noise_loop_changes_only_the_last_bits_of_the_gradients():
     assert 0 < relative.median() < 2e-7 and relative.max() < 1e-6
 
 
+def test_compiled_module_is_checked_against_the_rounding_yardstick():
+    """compile=true against the plain loop: apart by rounding only (a real difference would move most weights)."""
+    tiny_mlp = ["data=grid25", "model.generator.hidden=16", "model.critic.hidden=16", "batch_size=8"]
+    compiled = equivalence_report([*tiny_mlp, "compile=true"], "cpu", iterations=2)
+    yardstick = equivalence_report(tiny_mlp, "cpu", iterations=2, plain_loop=RoundingNoisePlainLoop)
+    assert compiled["same_batches"] and compiled["initial_difference"] == 0
+    assert compiled["max_abs_difference"] < compiled["max_weight_change"]
+    # GAN-QP's last critic bias has a gradient at rounding level: either run moves it by about lr either way.
+    assert compiled["fraction_apart"] < 0.01 and yardstick["fraction_apart"] < 0.01
+
+
 def finite_numbers(node):
     """Every number in a JSON tree (bools and the round-by-round lists included)."""
     if isinstance(node, dict):
@@ -125,6 +136,7 @@ def test_tiny_run_of_every_section_reports_positive_finite_figures(tmp_path):
         "--warmup=0",
         "--rounds=1",
         "--threads=1",
+        "--no-compile",  # compiled runs: test_compiled_module_is_checked_against_the_rounding_yardstick
         f"--presets={preset}",
         "--constraints",
         "none",

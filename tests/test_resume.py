@@ -514,3 +514,15 @@ def test_resume_is_bit_exact_with_a_lazy_penalty_and_adaptive_augmentation(tmp_p
     penalties = [float(row["train/penalty"]) for row in logged(straight)]
     # Critic updates 2i and 2i+1 in iteration i; R1 due on updates 0, 3, 6, 9: none in iterations 2 and 5.
     assert [value > 0 for value in penalties] == [True, True, False, True, True, False]
+
+
+def test_a_compiled_run_resumes_exactly_as_the_straight_compiled_run(tmp_path):
+    """compile=true: the same compiled kernels, noise and random states after a restart (WGAN-GP: eager penalty)."""
+    stopped = tmp_path / "stopped"
+    _, straight, _ = run(tmp_path / "straight", "compile=true", "trainer.max_steps=4")
+    run(stopped, "compile=true", "trainer.max_steps=2")
+    _, resumed, _ = run(tmp_path / "unused", "compile=true", f"resume={stopped}", "trainer.max_steps=4")
+    assert resumed.iteration == 4
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    assert logged(stopped) == logged(tmp_path / "straight")

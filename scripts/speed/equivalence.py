@@ -2,6 +2,7 @@
 
     report = equivalence_report(["experiment=wgan_gp"], "cpu", iterations=2)
     report["equal"], report["max_abs_difference"], report["tolerance"]
+    report["fraction_apart"]   # of all weights, the share more than 1e-5 apart
     equivalence_report([...], "cuda", plain_loop=RoundingNoisePlainLoop)   # the rounding-noise yardstick
 
 Used by the lightning section before it times anything, and by tests/test_benchmark_speed.py.
@@ -40,6 +41,11 @@ def network_states(module: L.LightningModule) -> dict[str, Tensor]:
     states = {f"generator.{k}": v for k, v in module.generator.state_dict().items()}
     states.update({f"critic.{k}": v for k, v in module.critic.state_dict().items()})
     return {k: v.detach().cpu().clone() for k, v in states.items() if v.is_floating_point()}
+
+
+def fraction_apart(first: dict[str, Tensor], second: dict[str, Tensor], gap: float = 1e-5) -> float:
+    gaps = torch.cat([(first[k] - second[k]).abs().flatten() for k in first])
+    return (gaps > gap).float().mean().item()
 
 
 def largest_difference(first: dict[str, Tensor], second: dict[str, Tensor]) -> float:
@@ -99,6 +105,7 @@ def equivalence_report(
         "tensors": len(after),
         "initial_difference": initial_difference,
         "max_abs_difference": difference,
+        "fraction_apart": fraction_apart(after, network_states(plain_module)),
         "max_weight_change": change,
         "same_batches": same_batches,
         "tolerance": tolerance,

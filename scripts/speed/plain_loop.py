@@ -18,6 +18,7 @@ from functools import partial
 import torch
 from torch import Tensor
 
+from ganarena.game.compiled import CompiledObjectives, compiled_step, eager_penalties, start_compiling
 from ganarena.game.module import GANModule
 from ganarena.run.finite_guard import FiniteGuard
 from ganarena.run.monitor import weight_checksum
@@ -73,6 +74,37 @@ class PlainLoop:
         self.generator_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.generator_optimizer.step()
+        return loss.detach()
+
+
+class CompiledPlainLoop(PlainLoop):
+    """PlainLoop with compile=true's pieces (game/compiled.py): compiled objectives and optimiser steps.
+
+    What compile gives without a Trainer around it: the ceiling of GANModule's compiled runs.
+    """
+
+    def __init__(self, module: GANModule, device: torch.device | str, finite_guard: FiniteGuard | None = None):
+        super().__init__(module, device, finite_guard)
+        start_compiling()
+        eager_penalties(self.constraints)
+        self.objectives = CompiledObjectives()
+        self.steps = {opt: compiled_step(opt) for opt in (self.generator_optimizer, self.critic_optimizer)}
+
+    def critic_update(self, real: Tensor) -> dict[str, Tensor]:
+        total, logs = self.objectives.run(self.module.critic_objective, real, self.critic_updates)
+        self.critic_updates += 1
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.steps[self.critic_optimizer]()
+        for constraint in self.constraints:
+            constraint.after_critic_step(self.critic)
+        return logs
+
+    def generator_update(self, real: Tensor) -> Tensor:
+        loss = self.objectives.run(self.module.generator_objective, real)
+        self.generator_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.steps[self.generator_optimizer]()
         return loss.detach()
 
 

@@ -51,15 +51,26 @@ def print_summary(results: dict) -> None:
         f" {settings['rounds']} rounds, medians"
     )
     if "lightning" in results:
-        print("\nLightning overhead (generator iterations/s)")
-        print(f"  {'preset':32s} {'batch x n_critic':>16s} {'lightning':>10s} {'plain':>10s} {'ratio':>7s}  same work")
+        print("\nLightning overhead (generator iterations/s; compiled: compile=true)")
+        print(
+            f"  {'preset':32s} {'batch x n_critic':>16s} {'lightning':>10s} {'plain':>10s} {'ratio':>7s}  same work"
+            f"  {'compiled':>10s} {'/ plain':>7s} {'warm-up':>8s}  compiled within rounding"
+        )
         for preset, row in results["lightning"].items():
             shape = f"{row['batch_size']} x {row['n_critic']}"
             same_work = "yes" if results["equivalence"][preset]["equal"] else "NO"
-            print(
+            line = (
                 f"  {preset:32s} {shape:>16s} {row['lightning_it_per_s']:10.3f} {row['plain_it_per_s']:10.3f}"
-                f" {row['ratio_lightning_to_plain']:7.3f}  {same_work}"
+                f" {row['ratio_lightning_to_plain']:7.3f}  {same_work:9s}"
             )
+            if "compiled_it_per_s" in row:
+                compiled = results["equivalence"][f"{preset} [compiled]"]
+                rounding = f"{compiled['max_abs_difference']:.2g} vs {compiled.get('rounding_noise_difference', 0):.2g}"
+                line += (
+                    f" {row['compiled_it_per_s']:10.3f} {row['ratio_compiled_to_plain']:7.3f}"
+                    f" {row['compile_warmup_seconds']:7.1f}s  {rounding}"
+                )
+            print(line)
     for preset, variants in results.get("profile", {}).items():
         print(f"\nWhere Lightning's time goes: {preset}")
         print(f"  {'variant':24s} {'it/s':>10s} {'ms/it':>10s} {'vs plain':>9s}")

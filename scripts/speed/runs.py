@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import lightning as L
@@ -24,11 +23,12 @@ from hydra.utils import instantiate
 
 import ganarena.run  # noqa: F401  (registers gan_ddp and the config resolvers)
 from ganarena.run.build import build_evaluations, build_module, build_run
+from ganarena.run.direct_updates import DirectUpdatesAtFitStart
 from ganarena.run.finite_guard import FiniteGuard
 from ganarena.run.monitor import training_monitor
 
-from .plain_loop import PlainLoop, endless_batches
-from .timing import WindowClock, synchronize
+from .plain_loop import CompiledPlainLoop, PlainLoop, endless_batches
+from .timing import WindowClock, clock, synchronize
 
 REPO = Path(__file__).resolve().parents[2]
 # What a normal run has, minus what is measured elsewhere or not at all (see benchmark_speed.py).
@@ -101,13 +101,20 @@ def switch_off(module: L.LightningModule, method: str, stand_in) -> None:
     setattr(module, method, stand_in)
 
 
-def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict[str, bool] | None = None) -> float:
+def lightning_seconds(
+    overrides: list[str], args, iterations: int, variant: dict[str, bool] | None = None, warmup: list | None = None
+) -> float:
     """Seconds for `iterations` generator iterations after warm-up, trained by lightning.Trainer.
 
-    variant (the profile section's): progress_bar, logging and finite_check, each True unless given.
+    variant (the profile section's): progress_bar, logging, finite_check and direct (the direct
+    update path where it applies; False: Lightning's path throughout), each True unless given;
+    compile (compile=true), False unless given. `warmup` receives the seconds from the start
+    of training to the timed window.
     """
     variant = variant or {}
     progress_bar = variant.get("progress_bar", not args.no_progress_bar)
+    if variant.get("compile"):
+        overrides = [*overrides, "compile=true"]
     with tempfile.TemporaryDirectory(prefix="benchmark_speed_") as output_dir:
         stop = args.warmup + iterations
         cfg = compose_run([*overrides, f"trainer.max_steps={stop + 1}"], output_dir, args.device, progress_bar)
@@ -118,9 +125,13 @@ def lightning_seconds(overrides: list[str], args, iterations: int, variant: dict
             monitor.guard.on_checked = None
         if not variant.get("finite_check", True):
             trainer.callbacks.remove(monitor)
+        if not variant.get("direct", True):
+            trainer.callbacks[:] = [c for c in trainer.callbacks if not isinstance(c, DirectUpdatesAtFitStart)]
         clock = WindowClock(args.warmup, stop, args.device)
         trainer.callbacks.append(clock)
         quiet_fit(trainer, module, datamodule)
+        if warmup is not None:
+            warmup.append(clock.warmup_seconds)
         return clock.seconds
 
 
@@ -128,24 +139,25 @@ def plain_seconds(overrides: list[str], args, iterations: int, variant: dict[str
     """Seconds for `iterations` iterations of PlainLoop after warm-up, over the same window as Lightning's.
 
     variant: finite_check adds the TrainingMonitor's `FiniteGuard` (deferred=False: checked at
-    once, so on a GPU the host waits for the device every iteration).
+    once, so on a GPU the host waits for the device every iteration); compile: CompiledPlainLoop.
     """
     variant = variant or {}
+    loop_class = CompiledPlainLoop if variant.get("compile") else PlainLoop
     guard = None
     if variant.get("finite_check"):
         guard = FiniteGuard(advice=lambda: "the plain loop stopped.", deferred=variant.get("deferred"))
     with tempfile.TemporaryDirectory(prefix="benchmark_speed_") as output_dir:
         datamodule, module = plain_run(compose_run(overrides, output_dir, args.device))
-        loop = PlainLoop(module, args.device, guard)
+        loop = loop_class(module, args.device, guard)
         datamodule.setup("fit")
         batches = (batch.to(args.device, non_blocking=True) for batch in endless_batches(datamodule.train_dataloader()))
         for _ in range(args.warmup):
             loop.iteration(next(batches))
         batch = next(batches)
         synchronize(args.device)
-        started = time.perf_counter()
+        started = clock()
         for _ in range(iterations):
             loop.iteration(batch)
             batch = next(batches)
         synchronize(args.device)
-        return time.perf_counter() - started
+        return clock() - started

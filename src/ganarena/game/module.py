@@ -26,6 +26,7 @@ from ganarena.game.augment import NoAugment
 from ganarena.game.constraints import Constraint, critic_penalty
 from ganarena.game.losses import AdversarialLoss
 from ganarena.game.regularizers import GeneratorRegularizer, critic_real
+from ganarena.game.updates import LightningUpdates
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 DEFAULT_OPTIMIZER: OptimizerFactory = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -56,10 +57,10 @@ class GANModule(L.LightningModule):
             constraint.apply(self.critic)
         self.augment = augment if augment is not None else NoAugment()
         self.generator_optimizer, self.critic_optimizer = generator_optimizer, critic_optimizer
-        self.n_critic, self.config = n_critic, config
-        self.iteration, self.latent_dim = 0, generator.latent_dim
+        self.n_critic, self.config, self.iteration, self.latent_dim = n_critic, config, 0, generator.latent_dim
         self.regularizers = nn.ModuleList(regularizers)  # submodules: their networks are checkpointed
         self.train_networks = {"generator": generator, "critic": critic}  # as called: DDP-wrapped under gan_ddp
+        self.updates = LightningUpdates()  # backward and steps; run/direct_updates.py may go direct at fit start
 
     def sample_noise(self, n: int) -> Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
@@ -85,26 +86,25 @@ class GANModule(L.LightningModule):
         return {f"train/{name}": value for name, value in logs.items()}
 
     def _critic_update(self, real: Tensor, optimizer, critic_step: int) -> dict[str, Tensor]:
-        total, logs = self.critic_objective(real, critic_step)
+        total, logs = self.updates.run(self.critic_objective, real, critic_step)  # compiled with compile=true
         optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        self.step_optimizer(optimizer.optimizer)
+        self.updates.backward(self, total)
+        self.updates.step(self, optimizer)
         for constraint in self.constraints:
             constraint.after_critic_step(self.critic)
         return logs
 
     def _generator_update(self, real: Tensor, optimizer) -> Tensor:
-        loss = self.generator_objective(real)
+        loss = self.updates.run(self.generator_objective, real)
         optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        optimizer.step()
+        self.updates.backward(self, loss)
+        self.updates.step(self, optimizer, counted=True)  # one generator iteration: trainer.global_step
         for regularizer in self.regularizers:
             regularizer.after_generator_step(self)
         return loss.detach()
 
     def step_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        # The strategy's precision path, without advancing the step counter of generator iterations.
-        self.trainer.strategy.optimizer_step(optimizer, closure=lambda: None, model=self)
+        self.updates.step(self, optimizer)  # regularizers' optimisers: not counted as a generator iteration
 
     def score(self, critic: nn.Module, x: Tensor) -> Tensor:
         """The critic's scores of x as the game sees them: through the augmentation of critic inputs."""

@@ -28,6 +28,7 @@ from ganarena.metrics.evaluation import Evaluation
 from ganarena.models.memory_format import use_channels_last
 from ganarena.run.checkpoints import AtomicCheckpointIO
 from ganarena.run.csv_history import ContinuingCSVLogger, LogsInCheckpoints
+from ganarena.run.direct_updates import DirectUpdatesAtFitStart
 from ganarena.run.ema import AveragedGenerator
 from ganarena.run.evaluation import ScheduledEvaluation
 from ganarena.run.loop_position import LoopPosition
@@ -157,6 +158,11 @@ def build_evaluations(cfg: DictConfig, datamodule) -> list[Evaluation]:
     return evaluations
 
 
+def updates_path(cfg: DictConfig) -> DirectUpdatesAtFitStart:
+    """The callback that picks the module's update path at fit start; compiled with `compile=true`."""
+    return DirectUpdatesAtFitStart(compile_mode=cfg.get("compile_mode", "default") if cfg.get("compile") else None)
+
+
 def build_run(
     cfg: DictConfig, checkpoint: dict[str, Any] | None = None
 ) -> tuple[ArenaDataModule, GANModule, L.Trainer]:
@@ -166,9 +172,10 @@ def build_run(
     # The monitor comes first: every later callback of an iteration sees its weights checked.
     # Random states come last: restored after every other callback has started.
     # The average and the rates follow right after: later callbacks checkpoint, score and draw them.
+    # DirectUpdatesAtFitStart looks at every callback the trainer holds when the fit starts, wherever it sits.
     callbacks: list[L.Callback] = [TrainingMonitor(), PenaltyLossScaling(), *build_schedules(cfg)]
     callbacks += [instantiate(c) for c in (cfg.callbacks or {}).values()]
-    callbacks += map(ScheduledEvaluation, build_evaluations(cfg, datamodule))
+    callbacks += [*map(ScheduledEvaluation, build_evaluations(cfg, datamodule)), updates_path(cfg)]
     callbacks += [LogsInCheckpoints(), LoopPosition(), RandomStates()]
     trainer = instantiate(
         cfg.trainer, logger=build_loggers(cfg, checkpoint), callbacks=callbacks, plugins=[AtomicCheckpointIO()]

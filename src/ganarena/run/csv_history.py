@@ -53,19 +53,22 @@ class _HistoryWriter(ExperimentWriter):
             return
         keys = sorted(set().union(*rows))
         if keys == self._keys_on_disk:
-            _append_rows(self.metrics_file_path, keys, self.metrics)
+            _append_rows(self.metrics_file_path, keys, self.metrics, sync=force)
         else:
             _replace_rows(self.metrics_file_path, keys, rows)
             self._keys_on_disk = keys
         self.history, self.metrics = rows, []
 
 
-def _append_rows(path: str, keys: list[str], rows: list[dict[str, Any]]) -> None:
+def _append_rows(path: str, keys: list[str], rows: list[dict[str, Any]], sync: bool) -> None:
     # A crash during the append leaves at most a partial row after every row a checkpoint counts.
+    # Only the saves before a checkpoint (forced) wait for the disk: rows past the last checkpoint
+    # are cut on resume anyway, and a sync at every periodic flush would stall training for nothing.
     with open(path, "a", newline="") as file:
         csv.DictWriter(file, fieldnames=keys).writerows(rows)
         file.flush()
-        os.fsync(file.fileno())
+        if sync:
+            os.fsync(file.fileno())
 
 
 def _replace_rows(path: str, keys: list[str], rows: list[dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
     guard = FiniteGuard(advice=lambda: "Lower the learning rates.")
     guard.submit(iteration, {"train/critic_loss": loss, "critic weights": checksum})  # device scalars
+    guard.submit_stacked(iteration, names, values)   # the same, already stacked in one vector
     guard.confirm()   # before a checkpoint is written or the generator is evaluated
     guard.latest      # the last readings found finite, as host tensors
 
@@ -57,14 +58,18 @@ class FiniteGuard:
 
     def submit(self, iteration: int, readings: dict[str, Tensor]) -> None:
         """Queue one iteration's scalar readings; checks them now, or after the next submit when deferred."""
-        values = torch.stack(list(readings.values())).detach().float()
+        self.submit_stacked(iteration, list(readings), torch.stack(list(readings.values())))
+
+    def submit_stacked(self, iteration: int, names: list[str], values: Tensor) -> None:
+        """`submit` of readings already stacked into one vector, in the order of `names`."""
+        values = values.detach().float()
         deferred = values.is_cuda if self.deferred is None else self.deferred
         copied = None
         if values.is_cuda:
             values = values.to("cpu", non_blocking=True)
             copied = torch.cuda.Event()
             copied.record()
-        earlier, self._pending = self._pending, _Readings(iteration, list(readings), values, copied)
+        earlier, self._pending = self._pending, _Readings(iteration, names, values, copied)
         if earlier is not None:
             self._check(earlier)
         if not deferred:

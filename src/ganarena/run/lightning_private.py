@@ -5,6 +5,8 @@
     save_last_now(checkpoint_callback, trainer)   write its last.ckpt now
     state_key(callback, **keys)            a callback's checkpoint key, told apart by `keys`
     start_next_epoch_if_finished(checkpoint)   a checkpoint taken after an epoch's last batch resumes at the next epoch
+    counted_step(lightning_optimizer, step)   run `step` as the loop's counted optimiser step
+    model_averager(strategy)               a DDPStrategy's post-local-SGD averager, or None
 
 `GANDDPStrategy` also overrides `DDPStrategy._setup_model`. `PRIVATE_NAMES` lists each
 (class, name) pair and CHECKPOINT_LOOP_KEYS the loop state read from checkpoints;
@@ -14,10 +16,12 @@ upgrade removes one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.strategies import DDPStrategy
 
 PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
@@ -27,6 +31,9 @@ PRIVATE_NAMES: tuple[tuple[type, str], ...] = (
     (ModelCheckpoint, "_save_last_checkpoint"),
     (ModelCheckpoint, "_monitor_candidates"),
     (Callback, "_generate_state_key"),
+    (LightningOptimizer, "_on_before_step"),
+    (LightningOptimizer, "_on_after_step"),
+    (DDPStrategy, "_model_averager"),
 )
 # Where a checkpoint keeps the training epoch loop's batch counters (Lightning's loop state_dict).
 CHECKPOINT_LOOP_KEYS = ("loops", "fit_loop", "epoch_loop.batch_progress")
@@ -65,3 +72,14 @@ def start_next_epoch_if_finished(checkpoint: dict[str, Any]) -> None:
     if len({current["ready"], current["started"], current["processed"], current["completed"]}) == 1:
         progress["current"] = dict.fromkeys(current, 0)
         progress["is_last_batch"] = False
+
+
+def counted_step(optimizer: LightningOptimizer, step: Callable[[], Any]) -> None:
+    """What LightningOptimizer.step does around the strategy's step: the manual loop counts it (global_step)."""
+    optimizer._on_before_step()
+    step()
+    optimizer._on_after_step()
+
+
+def model_averager(strategy: DDPStrategy) -> Any:
+    return getattr(strategy, "_model_averager", None)
