@@ -101,7 +101,7 @@ def test_eval_sample_and_export_use_the_average(averaged_run, tmp_path):
 
 
 def test_a_run_without_ema_keeps_no_average(tmp_path):
-    cfg = compose_config([*FAST, *TINY_TOY, "trainer.max_steps=1", "metrics=none"], tmp_path)
+    cfg = compose_config([*FAST, *TINY_TOY, "trainer.max_steps=1", "metrics=none", "ema=none"], tmp_path)
     _, module, _ = train(cfg)
     assert module.generator_ema is None
     assert not any(k.startswith("generator_ema.") for k in module.state_dict())

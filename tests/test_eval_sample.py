@@ -71,14 +71,18 @@ def toy_run(tmp_path_factory):
 def test_training_logs_curves_protocol_and_a_best_checkpoint(digits_run, tmp_path):
     rows = logged(digits_run)
     assert [int(r["step"]) for r in rows] == [2, 4]
-    assert all(float(r["val/fd_pool"]) > 0 and r["val/kd_pool"] and r["val/kd_pool_std"] for r in rows)
-    # best.ckpt holds the iteration with the lowest logged distance, and its weights score exactly that.
-    scores = {int(r["step"]): float(r["val/fd_pool"]) for r in rows}
+    for suffix in ("", "_ema"):  # the trained generator and the default run's average
+        assert all(float(r[f"val/fd_pool{suffix}"]) > 0 and r[f"val/kd_pool{suffix}"] for r in rows)
+        assert all(r[f"val/kd_pool_std{suffix}"] for r in rows)
+    # best.ckpt holds the iteration where the average (the generator eval.py uses) scored lowest,
+    # and its weights score exactly that.
+    scores = {int(r["step"]): float(r["val/fd_pool_ema"]) for r in rows}
     assert len(set(scores.values())) == 2  # the best and the worst are different checkpoints
     best_step = min(scores, key=scores.get)
     best = digits_run / "checkpoints" / "best.ckpt"
     assert torch.load(best, map_location="cpu", weights_only=False)["iteration"] == best_step
     report = load_script("eval").evaluate([f"ckpt_path={best}", f"output={tmp_path}/best.json", POOL_BACKBONE])
+    assert report["generator"] == "averaged (ema)"
     assert report["values"]["val/fd_pool"] == pytest.approx(scores[best_step], rel=1e-6)
     protocol = (digits_run / "csv" / "hparams.yaml").read_text()
     assert "backbone: pool4" in protocol and "num_real: 48" in protocol and "num_fake: 24" in protocol
@@ -95,12 +99,12 @@ def test_eval_script_reproduces_the_last_logged_value(digits_run):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "val/fd_pool" in result.stdout
+    assert "val/fd_pool" in result.stdout and "averaged (ema) generator" in result.stdout
     report = json.loads((ckpt.parent / "metrics.json").read_text())
     last = logged(digits_run)[-1]
     assert report["iteration"] == 4
-    for key in ("val/fd_pool", "val/kd_pool"):
-        assert report["values"][key] == pytest.approx(float(last[key]), rel=1e-6)
+    for key in ("val/fd_pool", "val/kd_pool"):  # eval.py scores the average: training logged it as *_ema
+        assert report["values"][key] == pytest.approx(float(last[f"{key}_ema"]), rel=1e-6)
     assert report["protocol"]["fid"]["num_real"] == 48
 
 
@@ -168,8 +172,10 @@ def test_exported_generator_gives_the_checkpoints_samples_and_metrics(digits_run
     exported = export.export(export.parse([f"ckpt_path={ckpt}", f"output={tmp_path}/digits.safetensors"]))
     with safe_open(str(exported), framework="pt") as file:
         names, metadata = list(file.keys()), file.metadata()
-    assert names and all(name.startswith("generator.") for name in names)
-    assert any(name.endswith("running_mean") for name in names)  # batch-norm buffers travel too
+    trained = {name.removeprefix("generator.") for name in names if name.startswith("generator.")}
+    averaged = {name.removeprefix("generator_ema.") for name in names if name.startswith("generator_ema.")}
+    assert trained and trained == averaged and len(names) == 2 * len(trained)  # the generator and its average
+    assert any(name.endswith("running_mean") for name in trained)  # batch-norm buffers travel too
     assert metadata["format"] == "ganarena-generator" and metadata["iteration"] == "4"
     assert json.loads(metadata["config"])["latent_dim"] == 16
     for seed in (0, 5):

@@ -39,8 +39,12 @@ def test_default_run_logs_to_wandb_offline_and_writes_samples(tmp_path):
     )
     assert list((run_dir / "wandb").glob("offline-run-*/*.wandb"))
     assert (run_dir / "samples" / "iter_000003.png").exists()
-    assert (run_dir / "checkpoints" / "last.ckpt").exists()
     assert len(read_metrics(run_dir)) == 3
+    # The default run keeps an average matched to its 1,500 iterations and draws it beside the generator.
+    assert (run_dir / "samples" / "ema_iter_000003.png").exists()
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["config"]["ema"]["decay"] == 0.99
+    assert any(name.startswith("generator_ema.") for name in ckpt["state_dict"])
 
 
 def test_experiment_preset_runs(tmp_path):
@@ -158,5 +162,7 @@ def test_parallel_multirun_sweep_gives_each_job_its_own_directory_wandb_run_and_
         (evaluation,) = build_evaluations(run.cfg, run.datamodule)
         values = evaluation.run(run.generator, run.datamodule, "cpu")
         assert evaluation.backbone.embedded == 24  # the fakes only: the real side came from the cache
-        (logged,) = [row for row in read_metrics(job) if row.get("val/fd_pool")]
-        assert values["fd_pool"] == pytest.approx(float(logged["val/fd_pool"]), rel=1e-6)
+        # The checkpoint's generator is the default run's average, logged as val/fd_pool_ema.
+        assert run.averaged
+        (logged,) = [row for row in read_metrics(job) if row.get("val/fd_pool_ema")]
+        assert values["fd_pool"] == pytest.approx(float(logged["val/fd_pool_ema"]), rel=1e-6)

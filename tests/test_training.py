@@ -164,7 +164,8 @@ def test_sample_pictures_show_images_and_scatter_plots(tmp_path):
 
     fit(["data=digits", *TINY_DCGAN, "callbacks.samples.every_n_iterations=2"], tmp_path / "img", 4)
     pictures = sorted(p.name for p in (tmp_path / "img" / "samples").iterdir())
-    assert pictures == ["iter_000002.png", "iter_000004.png"]
+    # The trained generator's grids, and the default average's on the same noise.
+    assert pictures == ["ema_iter_000002.png", "ema_iter_000004.png", "iter_000002.png", "iter_000004.png"]
     grid = Image.open(tmp_path / "img" / "samples" / "iter_000004.png")
     assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 digits of 32x32, 2-pixel padding
 
@@ -244,8 +245,14 @@ def test_a_sweep_job_gives_wandb_its_overrides_as_name_its_sweep_as_group_and_me
     # Training means at Lightning's 0-based step, evaluations and samples at the iteration count.
     train_keys = {"epoch", "train/critic_loss", "train/generator_loss", "train/penalty", "train/wasserstein_estimate"}
     val_keys = {"val/modes_captured", "val/high_quality_percent", "val/reverse_kl"}
+    val_keys |= {f"{key}_ema" for key in val_keys}  # the default average, scored beside the trained generator
     steps = [(row["trainer/global_step"], set(row) - {"trainer/global_step"}) for row in run.logged]
-    assert steps == [(0, train_keys), (1, train_keys), (2, train_keys), (3, val_keys), (3, {"samples"})]
+    assert steps == [
+        *[(step, train_keys) for step in range(3)],
+        (3, val_keys),
+        (3, {"samples"}),
+        (3, {"samples_ema"}),
+    ]
     assert all(math.isfinite(row["train/critic_loss"]) for row in run.logged[:3])
     assert isinstance(run.logged[4]["samples"][0], wandb.Image)
     # The resolved run config at init (W&B filters and groups by it), then each evaluation's protocol.
