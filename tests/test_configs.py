@@ -2,6 +2,7 @@
 
 import pytest
 from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
@@ -68,6 +69,16 @@ def test_experiment_presets_compose_and_build(experiment, data):
     assert module.n_critic == cfg.n_critic
 
 
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_a_presets_objective_can_be_swapped_for_any_loss(experiment):
+    """`experiment=X loss=Y` keeps X's recipe and plays Y: no key of X's objective reaches Y's class.
+
+    `gan` takes no keys (any key a preset sets breaks it), `gan_qp` its own two."""
+    for loss in ("gan", "gan_qp"):
+        cfg = compose_config([*FAST, f"experiment={experiment}", f"loss={loss}"])
+        assert type(instantiate(cfg.loss)).__name__ == cfg.loss._target_.rsplit(".", 1)[1]
+
+
 def test_presets_carry_the_papers_hyper_parameters():
     wgan = compose_config(["experiment=wgan"])
     assert wgan.n_critic == 5 and wgan.constraint.clip.clip == 0.01
@@ -78,7 +89,7 @@ def test_presets_carry_the_papers_hyper_parameters():
     sngan = compose_config(["experiment=sngan"])
     assert sngan.loss._target_.endswith("HingeLoss") and list(sngan.constraint) == ["sn"]
     qp = compose_config(["experiment=gan_qp"])
-    assert qp.loss.weight == 10.0 and qp.n_critic == 2 and qp.optim.generator.lr == 2e-4
+    assert qp.loss.weight == 10.0 and qp.loss.distance == "l1" and qp.n_critic == 2 and qp.optim.generator.lr == 2e-4
     dcgan = compose_config(["experiment=dcgan"])
     assert dcgan.loss._target_.endswith("NonSaturatingLoss") and dcgan.batch_size == 128
     gan = compose_config(["experiment=gan"])
@@ -134,6 +145,7 @@ def test_default_is_gan_qp_dcgan_on_digits():
     assert cfg.model.critic._target_.endswith("DCGANCritic")
     assert cfg.data._target_.endswith("DigitsDataModule")
     assert list(cfg.logger) == ["wandb"]
+    assert cfg.ema.decay == 0.99 and cfg.ema.start_iteration == 0  # an average matched to 1,500 iterations
 
 
 def test_toy_data_choose_the_mlp_unless_told_otherwise():
