@@ -39,6 +39,7 @@ RUN_OVERRIDES = [
     "run_name=benchmark",
     "logger=csv",
     "metrics=none",
+    "ema=none",  # the plain loop keeps no averaged generator: like against like
     f"callbacks.samples.every_n_iterations={NEVER}",
     f"callbacks.checkpoint.every_n_train_steps={NEVER}",
     "callbacks.checkpoint.save_last=false",
