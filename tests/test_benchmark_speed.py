@@ -27,6 +27,7 @@ benchmark = load_benchmark()
 from speed.equivalence import equivalence_report  # noqa: E402
 from speed.overhead import PROFILE_VARIANTS  # noqa: E402
 from speed.plain_loop import PlainLoop, RoundingNoisePlainLoop, with_rounding_noise  # noqa: E402
+from speed.runs import compose_run  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +57,10 @@ def test_plain_loop_ends_where_the_lightning_step_ends(preset):
     assert report["max_abs_difference"] == 0
     assert report["max_weight_change"] > 100 * report["tolerance"]
     assert report["equal"]
+
+
+def test_timed_runs_keep_no_averaged_generator_the_plain_loop_lacks(tmp_path):
+    assert not compose_run([], tmp_path, torch.device("cpu")).ema
 
 
 class GeneratorOnFirstChunk(PlainLoop):
