@@ -70,7 +70,7 @@ def test_experiment_presets_compose_and_build(experiment, data):
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_a_presets_objective_can_be_swapped_for_any_loss(experiment):
+def test_a_presets_objective_can_be_swapped_without_its_keys(experiment):
     """`experiment=X loss=Y` keeps X's recipe and plays Y: no key of X's objective reaches Y's class.
 
     `gan` takes no keys (any key a preset sets breaks it), `gan_qp` its own two."""

@@ -1,7 +1,7 @@
 """An exponential moving average of the generator's weights (Yazici et al. 2019, "The Unusual
 Effectiveness of Averaging in GAN Training"; used by BigGAN, StyleGAN, StudioGAN).
 
-    ema = ExponentialAverage(decay=0.999, start_iteration=0)
+    ema = ExponentialAverage(decay=0.99, start_iteration=0)
     average = ema.average_copy(generator)            # GANModule(generator_ema=average)
     ema.update(average, generator, iteration)        # after each generator step (run/ema.py does it)
 
@@ -22,9 +22,9 @@ from ganarena.errors import ConfigError
 
 
 class ExponentialAverage:
-    def __init__(self, decay: float = 0.999, start_iteration: int = 0):
+    def __init__(self, decay: float = 0.99, start_iteration: int = 0):
         if not 0.0 <= decay < 1.0:
-            raise ConfigError(f"ema.decay must be in [0, 1), got {decay}; 0.999 or 0.9999 are usual")
+            raise ConfigError(f"ema.decay must be in [0, 1), got {decay}; 0.99 to 0.9999 are usual")
         if start_iteration < 0:
             raise ConfigError(f"ema.start_iteration must be >= 0, got {start_iteration}")
         self.decay = decay

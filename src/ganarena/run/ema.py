@@ -1,6 +1,6 @@
 """AveragedGenerator: the callback that keeps GANModule.generator_ema the moving average of the generator.
 
-    callbacks = [TrainingMonitor(), AveragedGenerator(ExponentialAverage(0.999)), ...]   # build_run
+    callbacks = [TrainingMonitor(), AveragedGenerator(ExponentialAverage(0.99)), ...]   # build_run
 
 After every generator iteration, before any later callback checkpoints, evaluates or draws, it
 folds the generator into `generator_ema` (game/ema.py). The average is part of the module's state
